@@ -1,0 +1,22 @@
+"""funcgrad: composable function transforms for NumPy code.
+
+>>> import funcgrad
+>>> import funcgrad.numpy as jnp
+>>> print(funcgrad.make_jaxpr(lambda x: jnp.sin(x) * 2.0)(jnp.ones(3)))
+{ lambda ; a:f64[3]. let
+    b:f64[3] = sin a
+    c:f64[3] = mul b 2.0
+  in (c,) }
+"""
+__version__ = "0.1.0"
+
+from funcgrad import tree_util  # noqa: E402
+from funcgrad.core import (Array, ClosedJaxpr, ConcretizationTypeError, Jaxpr,  # noqa: E402
+                           ShapedArray, TracerArrayConversionError, UnexpectedTracerError,
+                           check_jaxpr, eval_jaxpr, make_jaxpr)
+from funcgrad import lax  # noqa: E402
+from funcgrad import numpy  # noqa: E402
+
+__all__ = ["Array", "ClosedJaxpr", "ConcretizationTypeError", "Jaxpr", "ShapedArray",
+           "TracerArrayConversionError", "UnexpectedTracerError", "check_jaxpr",
+           "eval_jaxpr", "lax", "make_jaxpr", "numpy", "tree_util"]

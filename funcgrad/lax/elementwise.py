@@ -1,0 +1,391 @@
+"""Elementwise primitives: math functions, arithmetic, comparisons, bitwise
+operations, ``select_n``, ``clamp`` and ``convert_element_type``.
+
+Every primitive is declared once with its NumPy implementation, its
+shape/dtype rule and the backend-neutral scalar expression the code
+generators use (``{x}``, ``{y}`` stand for the scalar operands).  Operands of
+a binary primitive have the same dtype and the same shape, except that a 0-d
+operand combines with any shape; use ``funcgrad.numpy`` for broadcasting and
+type promotion.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from funcgrad.core import dtypes
+from funcgrad.core.avals import ShapedArray
+from funcgrad.core.primitive import Primitive
+from funcgrad.lax import special_math as sm
+from funcgrad.lax.base import (ANY, BOOL_INT, FLOAT, INEXACT, INT, NUMBER, asoperand,
+                               check_dtype, convert_weak_scalars, elementwise_shape,
+                               nary_shape_rule, quiet, unary_shape_rule)
+
+
+def unary(name: str, numpy_fn, *, kinds: str = INEXACT, scalar: str | None = None,
+          out_dtype=None) -> Primitive:
+    """Declare an elementwise unary primitive from a NumPy function."""
+    p = Primitive(name)
+    fn = quiet(numpy_fn)
+    p.impl = lambda x, **params: [fn(x, **params)]
+    p.abstract_eval = unary_shape_rule(name, kinds, out_dtype)
+    p.scalar_expr = scalar
+    return p
+
+
+def binary(name: str, numpy_fn, *, kinds: str = NUMBER, scalar: str | None = None,
+           out_dtype=None) -> Primitive:
+    """Declare an elementwise binary primitive from a NumPy function."""
+    p = Primitive(name)
+    fn = quiet(numpy_fn)
+    p.impl = lambda x, y: [fn(x, y)]
+    p.abstract_eval = nary_shape_rule(name, kinds, out_dtype)
+    p.scalar_expr = scalar
+    return p
+
+
+def _unary_api(p: Primitive, doc: str):
+    def op(x):
+        return p.bind(asoperand(x, p.name))
+    op.__name__ = op.__qualname__ = p.name
+    op.__doc__ = doc
+    return op
+
+
+def _binary_api(p: Primitive, doc: str):
+    def op(x, y):
+        return p.bind(*convert_weak_scalars(p.name, (x, y)))
+    op.__name__ = op.__qualname__ = p.name
+    op.__doc__ = doc
+    return op
+
+
+# ------------------------------------------------------------ unary math
+neg_p = unary("neg", np.negative, kinds=NUMBER, scalar="(-{x})")
+sign_p = unary("sign", np.sign, kinds=NUMBER, scalar="np.sign({x})")
+floor_p = unary("floor", np.floor, kinds=FLOAT, scalar="np.floor({x})")
+ceil_p = unary("ceil", np.ceil, kinds=FLOAT, scalar="np.ceil({x})")
+is_finite_p = unary("is_finite", np.isfinite, kinds=FLOAT, out_dtype=np.bool_,
+                    scalar="np.isfinite({x})")
+exp_p = unary("exp", np.exp, scalar="np.exp({x})")
+exp2_p = unary("exp2", np.exp2, scalar="np.exp2({x})")
+log_p = unary("log", np.log, scalar="np.log({x})")
+log1p_p = unary("log1p", np.log1p, scalar="np.log1p({x})")
+expm1_p = unary("expm1", np.expm1, scalar="np.expm1({x})")
+sin_p = unary("sin", np.sin, scalar="np.sin({x})")
+cos_p = unary("cos", np.cos, scalar="np.cos({x})")
+tan_p = unary("tan", np.tan, scalar="np.tan({x})")
+asin_p = unary("asin", np.arcsin, scalar="np.arcsin({x})")
+acos_p = unary("acos", np.arccos, scalar="np.arccos({x})")
+atan_p = unary("atan", np.arctan, scalar="np.arctan({x})")
+sinh_p = unary("sinh", np.sinh, scalar="np.sinh({x})")
+cosh_p = unary("cosh", np.cosh, scalar="np.cosh({x})")
+tanh_p = unary("tanh", np.tanh, scalar="np.tanh({x})")
+asinh_p = unary("asinh", np.arcsinh, scalar="np.arcsinh({x})")
+acosh_p = unary("acosh", np.arccosh, scalar="np.arccosh({x})")
+atanh_p = unary("atanh", np.arctanh, scalar="np.arctanh({x})")
+sqrt_p = unary("sqrt", np.sqrt, scalar="np.sqrt({x})")
+rsqrt_p = unary("rsqrt", lambda x: np.reciprocal(np.sqrt(x)), scalar="(1.0 / np.sqrt({x}))")
+cbrt_p = unary("cbrt", sm.cbrt_np, kinds=FLOAT, scalar="special_math.cbrt({x})")
+logistic_p = unary("logistic", sm.logistic_np, kinds=FLOAT, scalar="special_math.logistic({x})")
+erf_p = unary("erf", sm.erf_np, kinds=FLOAT, scalar="special_math.erf({x})")
+erfc_p = unary("erfc", sm.erfc_np, kinds=FLOAT, scalar="special_math.erfc({x})")
+erf_inv_p = unary("erf_inv", sm.erf_inv_np, kinds=FLOAT, scalar="special_math.erf_inv({x})")
+lgamma_p = unary("lgamma", sm.lgamma_np, kinds=FLOAT, scalar="special_math.lgamma({x})")
+digamma_p = unary("digamma", sm.digamma_np, kinds=FLOAT, scalar="special_math.digamma({x})")
+not_p = unary("not", np.invert, kinds=BOOL_INT, scalar="(~{x})")
+real_p = unary("real", np.real, kinds="c", scalar="{x}.real",
+               out_dtype=lambda dt: np.finfo(dt).dtype)
+imag_p = unary("imag", np.imag, kinds="c", scalar="{x}.imag",
+               out_dtype=lambda dt: np.finfo(dt).dtype)
+conj_p = unary("conj", np.conjugate, kinds="c", scalar="np.conj({x})")
+abs_p = unary("abs", np.abs, kinds=NUMBER, scalar="np.abs({x})",
+              out_dtype=lambda dt: np.finfo(dt).dtype if dt.kind == "c" else dt)
+
+# round: 0 rounds half away from zero (lax's default), 1 half to even (NumPy's).
+ROUND_AWAY_FROM_ZERO, ROUND_TO_NEAREST_EVEN = 0, 1
+
+
+def _round_impl(x, *, rounding_method):
+    if rounding_method == ROUND_TO_NEAREST_EVEN:
+        return [np.round(x)]
+    return [sm.round_half_away_np(x)]
+
+
+round_p = Primitive("round")
+round_p.impl = _round_impl
+round_p.abstract_eval = unary_shape_rule("round", FLOAT)
+round_p.scalar_expr = None  # depends on the parameter: lowered by the backend
+
+
+def _integer_pow_impl(x, *, y):
+    x = np.asarray(x)
+    with np.errstate(all="ignore"):
+        return [np.power(x, x.dtype.type(y)).astype(x.dtype)]
+
+
+def _integer_pow_abstract_eval(x: ShapedArray, *, y):
+    check_dtype("integer_pow", x, NUMBER)
+    if y < 0 and dtypes.is_integer(x.dtype):
+        raise TypeError(f"integer_pow of an integer array ({x.str_short()}) to the negative power {y}")
+    return [x]
+
+
+integer_pow_p = Primitive("integer_pow")
+integer_pow_p.impl = _integer_pow_impl
+integer_pow_p.abstract_eval = _integer_pow_abstract_eval
+
+
+# ------------------------------------------------------------ binary ops
+def _int_div(x, y):
+    """Integer division rounding toward zero (C semantics), as lax.div does."""
+    if dtypes.is_integer(np.result_type(x)):
+        q = np.floor_divide(x, y)
+        fix = (np.remainder(x, y) != 0) & ((np.asarray(x) < 0) != (np.asarray(y) < 0))
+        return np.where(fix, q + 1, q).astype(q.dtype)
+    return np.true_divide(x, y)
+
+
+def _shift_right_logical(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    bits = x.dtype.itemsize * 8
+    unsigned = np.dtype(f"u{x.dtype.itemsize}")
+    shifted = np.right_shift(x.view(unsigned), np.clip(y, 0, bits - 1).astype(unsigned))
+    return np.where((y < 0) | (y >= bits), 0, shifted).astype(unsigned).view(x.dtype)
+
+
+def _shift_left(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    bits = x.dtype.itemsize * 8
+    shifted = np.left_shift(x, np.clip(y, 0, bits - 1).astype(x.dtype))
+    return np.where((y < 0) | (y >= bits), 0, shifted).astype(x.dtype)
+
+
+def _shift_right_arithmetic(x, y):
+    x, y = np.asarray(x), np.asarray(y)
+    bits = x.dtype.itemsize * 8
+    return np.right_shift(x, np.clip(y, 0, bits - 1).astype(x.dtype))
+
+
+add_p = binary("add", np.add, scalar="({x} + {y})")
+sub_p = binary("sub", np.subtract, scalar="({x} - {y})")
+mul_p = binary("mul", np.multiply, scalar="({x} * {y})")
+div_p = binary("div", _int_div, scalar=None)  # int division differs from Python's
+rem_p = binary("rem", np.fmod, kinds="iuf", scalar="np.fmod({x}, {y})")
+pow_p = binary("pow", np.power, kinds=INEXACT, scalar="({x} ** {y})")
+max_p = binary("max", np.maximum, kinds="biuf", scalar="max({x}, {y})")
+min_p = binary("min", np.minimum, kinds="biuf", scalar="min({x}, {y})")
+atan2_p = binary("atan2", np.arctan2, kinds=FLOAT, scalar="np.arctan2({x}, {y})")
+nextafter_p = binary("nextafter", np.nextafter, kinds=FLOAT, scalar="np.nextafter({x}, {y})")
+and_p = binary("and", np.bitwise_and, kinds=BOOL_INT, scalar="({x} & {y})")
+or_p = binary("or", np.bitwise_or, kinds=BOOL_INT, scalar="({x} | {y})")
+xor_p = binary("xor", np.bitwise_xor, kinds=BOOL_INT, scalar="({x} ^ {y})")
+shift_left_p = binary("shift_left", _shift_left, kinds=INT)
+shift_right_logical_p = binary("shift_right_logical", _shift_right_logical, kinds=INT)
+shift_right_arithmetic_p = binary("shift_right_arithmetic", _shift_right_arithmetic, kinds=INT)
+eq_p = binary("eq", np.equal, kinds=ANY, out_dtype=np.bool_, scalar="({x} == {y})")
+ne_p = binary("ne", np.not_equal, kinds=ANY, out_dtype=np.bool_, scalar="({x} != {y})")
+lt_p = binary("lt", np.less, kinds="biuf", out_dtype=np.bool_, scalar="({x} < {y})")
+le_p = binary("le", np.less_equal, kinds="biuf", out_dtype=np.bool_, scalar="({x} <= {y})")
+gt_p = binary("gt", np.greater, kinds="biuf", out_dtype=np.bool_, scalar="({x} > {y})")
+ge_p = binary("ge", np.greater_equal, kinds="biuf", out_dtype=np.bool_, scalar="({x} >= {y})")
+
+# Comparisons always give strong bool results.
+for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p, is_finite_p):
+    _rule = _p.abstract_eval
+    _p.abstract_eval = (lambda rule: lambda *a, **k: [o.update(weak_type=False) for o in rule(*a, **k)])(_rule)
+
+
+# ---------------------------------------------------- select and clamp
+def _select_n_abstract_eval(which: ShapedArray, *cases: ShapedArray):
+    if not cases:
+        raise TypeError("select_n requires at least one case")
+    check_dtype("select_n", which, "bi", "predicate")
+    if which.dtype == np.bool_ and len(cases) > 2:
+        raise TypeError(f"select_n with a bool predicate takes at most 2 cases, got {len(cases)}")
+    shapes = {c.shape for c in cases}
+    dts = {c.dtype for c in cases}
+    if len(shapes) > 1 or len(dts) > 1:
+        raise TypeError(f"select_n cases must have equal shapes and dtypes, got "
+                        f"{', '.join(c.str_short() for c in cases)}")
+    shape = cases[0].shape
+    if which.ndim and which.shape != shape:
+        raise TypeError(f"select_n predicate shape {which.shape} must be () or equal to the "
+                        f"case shape {shape}")
+    return [ShapedArray(shape, cases[0].dtype, all(c.weak_type for c in cases))]
+
+
+def _select_n_impl(which, *cases):
+    if len(cases) == 1:
+        return [np.array(cases[0])]
+    which = np.asarray(which)
+    if which.dtype == np.bool_:
+        return [np.where(which, cases[1], cases[0])]
+    return [np.choose(np.clip(which, 0, len(cases) - 1), cases)]
+
+
+select_n_p = Primitive("select_n")
+select_n_p.impl = _select_n_impl
+select_n_p.abstract_eval = _select_n_abstract_eval
+
+
+def _clamp_abstract_eval(lo: ShapedArray, x: ShapedArray, hi: ShapedArray):
+    check_dtype("clamp", x, "iuf")
+    for bound, label in ((lo, "min"), (hi, "max")):
+        if bound.dtype != x.dtype:
+            raise TypeError(f"clamp requires {label} of dtype {x.dtype.name}, got {bound.dtype.name}")
+        if bound.ndim and bound.shape != x.shape:
+            raise TypeError(f"clamp {label} must be a scalar or have the operand's shape "
+                            f"{x.shape}, got {bound.shape}")
+    return [ShapedArray(x.shape, x.dtype, x.weak_type)]
+
+
+clamp_p = Primitive("clamp")
+clamp_p.impl = lambda lo, x, hi: [np.minimum(np.maximum(x, lo), hi).astype(np.asarray(x).dtype)]
+clamp_p.abstract_eval = _clamp_abstract_eval
+clamp_p.scalar_expr = "min(max({x}, {lo}), {hi})"
+
+
+# ---------------------------------------------------- dtype conversion
+def _convert_impl(x, *, new_dtype, weak_type):
+    x = np.asarray(x)
+    if dtypes.is_inexact(x.dtype) and dtypes.is_integer(new_dtype):
+        # Casting nan/inf/out-of-range floats to ints is undefined in C;
+        # make it deterministic (nan -> 0, saturate) and silent.
+        info = np.iinfo(new_dtype)
+        with np.errstate(invalid="ignore"):
+            x = np.clip(np.nan_to_num(np.real(x), nan=0.0), info.min, info.max)
+            return [np.trunc(x).astype(new_dtype)]
+    if dtypes.is_complex(x.dtype) and not dtypes.is_complex(new_dtype):
+        x = np.real(x)
+    with np.errstate(all="ignore"):
+        return [x.astype(new_dtype)]
+
+
+def _convert_abstract_eval(x: ShapedArray, *, new_dtype, weak_type):
+    return [ShapedArray(x.shape, new_dtype, weak_type)]
+
+
+convert_element_type_p = Primitive("convert_element_type")
+convert_element_type_p.impl = _convert_impl
+convert_element_type_p.abstract_eval = _convert_abstract_eval
+
+
+def convert_element_type(x, new_dtype, weak_type: bool = False):
+    """Cast ``x`` to ``new_dtype`` (float to int truncates toward zero).
+
+    >>> convert_element_type(2.7, np.int32)
+    Array(2, dtype=int32)
+    """
+    x = asoperand(x, "convert_element_type")
+    new_dtype = dtypes.canonicalize(new_dtype)
+    from funcgrad.core.trace import get_aval
+    aval = get_aval(x)
+    if aval.dtype == new_dtype and aval.weak_type == weak_type:
+        return x
+    return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
+
+
+# ------------------------------------------------------------ the API
+_UNARY_DOCS = {
+    neg_p: "Elementwise negation ``-x``.", sign_p: "Elementwise sign (-1, 0 or 1).",
+    floor_p: "Elementwise floor.", ceil_p: "Elementwise ceiling.",
+    is_finite_p: "Elementwise test: neither inf nor nan.",
+    exp_p: "Elementwise exponential.", exp2_p: "Elementwise ``2 ** x``.",
+    log_p: "Elementwise natural logarithm.", log1p_p: "Elementwise ``log(1 + x)``, accurate near 0.",
+    expm1_p: "Elementwise ``exp(x) - 1``, accurate near 0.",
+    sin_p: "Elementwise sine.", cos_p: "Elementwise cosine.", tan_p: "Elementwise tangent.",
+    asin_p: "Elementwise arc sine.", acos_p: "Elementwise arc cosine.",
+    atan_p: "Elementwise arc tangent.", sinh_p: "Elementwise hyperbolic sine.",
+    cosh_p: "Elementwise hyperbolic cosine.", tanh_p: "Elementwise hyperbolic tangent.",
+    asinh_p: "Elementwise inverse hyperbolic sine.", acosh_p: "Elementwise inverse hyperbolic cosine.",
+    atanh_p: "Elementwise inverse hyperbolic tangent.", sqrt_p: "Elementwise square root.",
+    rsqrt_p: "Elementwise ``1 / sqrt(x)``.", cbrt_p: "Elementwise real cube root.",
+    logistic_p: "Elementwise logistic sigmoid ``1 / (1 + exp(-x))``, overflow-free.",
+    erf_p: "Elementwise error function.", erfc_p: "Elementwise ``1 - erf(x)``, accurate for large x.",
+    erf_inv_p: "Elementwise inverse error function.", lgamma_p: "Elementwise ``log|Gamma(x)|``.",
+    digamma_p: "Elementwise digamma function (derivative of lgamma).",
+    not_p: "Elementwise logical/bitwise not.", abs_p: "Elementwise absolute value.",
+    real_p: "Real part of a complex array.", imag_p: "Imaginary part of a complex array.",
+    conj_p: "Complex conjugate.",
+}
+_BINARY_DOCS = {
+    add_p: "Elementwise ``x + y``.", sub_p: "Elementwise ``x - y``.", mul_p: "Elementwise ``x * y``.",
+    div_p: "Elementwise ``x / y``; integer division rounds toward zero.",
+    rem_p: "Elementwise remainder with the sign of ``x`` (C ``fmod``).",
+    pow_p: "Elementwise ``x ** y`` for inexact dtypes.", max_p: "Elementwise maximum (nan-propagating).",
+    min_p: "Elementwise minimum (nan-propagating).", atan2_p: "Elementwise ``atan2(x, y)``.",
+    nextafter_p: "The next representable float after ``x`` towards ``y``.",
+    and_p: "Elementwise logical/bitwise and.", or_p: "Elementwise logical/bitwise or.",
+    xor_p: "Elementwise logical/bitwise xor.",
+    shift_left_p: "``x << y``; shifts of the bit width or more give 0.",
+    shift_right_logical_p: "Logical ``x >> y`` (zeros shifted in); shifts of the bit width or more give 0.",
+    shift_right_arithmetic_p: "Arithmetic ``x >> y`` (sign bit shifted in).",
+    eq_p: "Elementwise ``x == y``.", ne_p: "Elementwise ``x != y``.", lt_p: "Elementwise ``x < y``.",
+    le_p: "Elementwise ``x <= y``.", gt_p: "Elementwise ``x > y``.", ge_p: "Elementwise ``x >= y``.",
+}
+for _p, _doc in _UNARY_DOCS.items():
+    globals()[_p.name if _p.name != "not" else "bitwise_not"] = _unary_api(_p, _doc)
+for _p, _doc in _BINARY_DOCS.items():
+    _name = {"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}.get(_p.name, _p.name)
+    globals()[_name] = _binary_api(_p, _doc)
+
+
+def round(x, rounding_method: int = ROUND_AWAY_FROM_ZERO):  # noqa: A001 (lax's name)
+    """Round to the nearest integer value; halves away from zero by default,
+    to even with ``rounding_method=ROUND_TO_NEAREST_EVEN`` (NumPy's rule).
+
+    >>> round(2.5), round(2.5, ROUND_TO_NEAREST_EVEN)
+    (Array(3., dtype=float64, weak_type=True), Array(2., dtype=float64, weak_type=True))
+    """
+    return round_p.bind(asoperand(x, "round"), rounding_method=int(rounding_method))
+
+
+def integer_pow(x, y: int):
+    """``x ** y`` for a static Python int ``y`` (lowered to multiplications).
+
+    >>> integer_pow(3.0, 2)
+    Array(9., dtype=float64, weak_type=True)
+    """
+    if not isinstance(y, (int, np.integer)):
+        raise TypeError(f"integer_pow requires a Python int exponent, got {type(y).__name__}")
+    return integer_pow_p.bind(asoperand(x, "integer_pow"), y=int(y))
+
+
+def select_n(which, *cases):
+    """Pick, element by element, ``cases[which]``; a bool ``which`` selects
+    ``cases[1]`` where True.
+
+    >>> select_n(np.array([True, False]), np.zeros(2), np.ones(2))
+    Array([1., 0.], dtype=float64)
+    """
+    cases = convert_weak_scalars("select_n", cases)
+    return select_n_p.bind(asoperand(which, "select_n"), *cases)
+
+
+def select(pred, on_true, on_false):
+    """``on_true`` where ``pred`` else ``on_false`` (``select_n`` reordered)."""
+    return select_n(pred, on_false, on_true)
+
+
+def clamp(min, x, max):  # noqa: A002 (lax's parameter names)
+    """Clip ``x`` to ``[min, max]``; bounds are scalars or of ``x``'s shape.
+
+    >>> clamp(0.0, np.array([-1.0, 0.5, 2.0]), 1.0)
+    Array([0. , 0.5, 1. ], dtype=float64)
+    """
+    lo, x, hi = convert_weak_scalars("clamp", (min, x, max))
+    return clamp_p.bind(lo, x, hi)
+
+
+def elementwise_out_shape(*xs) -> tuple[int, ...]:
+    """The shape of an elementwise result, checking compatibility."""
+    from funcgrad.core.trace import get_aval
+    return elementwise_shape("elementwise", [get_aval(x) for x in xs])
+
+
+__all__ = ([p.name for p in _UNARY_DOCS if p is not not_p] + ["bitwise_not"]
+           + [{"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}.get(p.name, p.name)
+              for p in _BINARY_DOCS]
+           + [name for name in list(globals()) if name.endswith("_p")]
+           + ["unary", "binary", "round", "integer_pow", "select_n", "select", "clamp",
+              "convert_element_type", "ROUND_AWAY_FROM_ZERO", "ROUND_TO_NEAREST_EVEN"])

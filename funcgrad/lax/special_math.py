@@ -1,0 +1,476 @@
+"""Scalar special functions and their vectorised NumPy counterparts.
+
+The scalar functions (``erf``, ``erfc``, ``erf_inv``, ``lgamma``, ``digamma``,
+``logistic``, ``cbrt``, ``round_half_away``) are written as plain Python on
+floats using only :mod:`math` and arithmetic.  That restriction is deliberate:
+the *same source* runs as ordinary Python (the eager path) and compiles under
+``numba.njit`` in nopython mode (the code generator calls these functions from
+generated Numba code).  So inside them:
+
+* no ``try``/``except``, no NumPy, no exceptions raised: domain errors give
+  ``nan``/``inf`` the way XLA does instead of raising like :mod:`math` does;
+* no ``math.cbrt`` (Python >= 3.11 only, and not guaranteed in Numba);
+* ``math.floor`` is only called on finite values below 2**52, because in
+  Python it returns an ``int`` (raising on nan/inf) and in Numba an int64.
+
+All scalar functions take and return float64.  Float32 callers pass
+float32-rounded values and round the float64 result back; since the float64
+result is accurate to a few ulp, the rounded result is within about 1 float32
+ulp.
+
+The ``*_np`` functions apply the same math to whole arrays for the eager
+implementation.  They preserve a floating input dtype (computing in float64
+and casting back), return float64 for integer/bool input, always return an
+``ndarray`` (0-d in, 0-d out) and never emit NumPy floating-point warnings.
+``logistic_np``, ``cbrt_np`` and ``round_half_away_np`` are genuinely
+vectorised because they are hot; the rest map the scalar function over the
+elements with ``np.frompyfunc``, which is fine for rarely used functions.
+"""
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "erf",
+    "erfc",
+    "erf_inv",
+    "lgamma",
+    "digamma",
+    "logistic",
+    "cbrt",
+    "round_half_away",
+    "erf_np",
+    "erfc_np",
+    "erf_inv_np",
+    "lgamma_np",
+    "digamma_np",
+    "logistic_np",
+    "cbrt_np",
+    "round_half_away_np",
+]
+
+# Module-level float constants are frozen into Numba code as compile-time
+# constants, which avoids relying on Numba resolving ``math.inf``/``math.nan``.
+_INF = float("inf")
+_NAN = float("nan")
+_PI = math.pi
+_SQRT_PI = 1.7724538509055159
+# 2/sqrt(pi): derivative of erf at 0.
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+# Every float64 with magnitude >= 2**52 is an integer.
+_TWO_POW_52 = 4503599627370496.0
+# Largest float64 for which lgamma is finite; beyond it Python's math.lgamma
+# raises OverflowError (found by bisection against math.lgamma).
+_LGAMMA_OVERFLOW = 2.5599833278516383e305
+
+
+# ---------------------------------------------------------------------------
+# erf / erfc
+# ---------------------------------------------------------------------------
+
+
+def erf(x):
+    """Error function.
+
+    A thin wrapper over :func:`math.erf` (which Numba supports and which
+    already maps nan -> nan and +-inf -> +-1); it exists so that generated
+    code has a single module to call into.
+
+    >>> erf(0.0), erf(float("inf"))
+    (0.0, 1.0)
+    """
+    return math.erf(x)
+
+
+def erfc(x):
+    """Complementary error function ``1 - erf(x)``, accurate for large x.
+
+    >>> erfc(0.0), erfc(float("-inf"))
+    (1.0, 2.0)
+    """
+    return math.erfc(x)
+
+
+# ---------------------------------------------------------------------------
+# erf_inv
+# ---------------------------------------------------------------------------
+
+
+def erf_inv(y):
+    """Inverse error function: the x with ``erf(x) == y``.
+
+    Defined on (-1, 1); ``erf_inv(+-1) = +-inf`` and ``|y| > 1`` or nan give
+    nan (as XLA's ErfInv does).  Accurate to a few float64 ulp.
+
+    >>> erf_inv(0.0)
+    0.0
+    >>> abs(erf(erf_inv(0.5)) - 0.5) < 1e-16
+    True
+    """
+    if math.isnan(y):
+        return _NAN
+    a = abs(y)
+    if a > 1.0:
+        return _NAN
+    if a == 1.0:
+        return math.copysign(_INF, y)
+    if a == 0.0:
+        return y  # keeps the sign of -0.0
+    if a < 1e-8:
+        # Taylor series erf_inv(a) = sqrt(pi)/2 (a + pi/12 a^3 + ...); the
+        # next term is below 1e-31 relative.  Besides being cheaper, this
+        # avoids the iteration below, whose relative stopping test cannot be
+        # met for subnormal a (their spacing is coarser than 1e-8 relative).
+        return math.copysign(a * (0.5 * _SQRT_PI) * (1.0 + (_PI / 12.0) * (a * a)), y)
+    # Initial estimate, good to ~1e-7 relative (~6e-5 in the far tail); the
+    # Halley iteration below takes it to full float64 accuracy.
+    # (1 - a) * (1 + a) rather than 1 - a*a: it keeps precision near a = 1.
+    w = -math.log((1.0 - a) * (1.0 + a))
+    if w >= 16.0:
+        # Far float64 tail, 1 - a < ~1e-7 (beyond anything float32 can
+        # represent, and where Giles' single-precision fit below is up to
+        # 12% off).  Invert the asymptotic expansion
+        #   erfc(x) ~ exp(-x^2) / (x sqrt(pi)) * (1 - 1/(2x^2) + 3/(4x^4))
+        # i.e. x^2 = -log(q) - log(x sqrt(pi)) + log(series), by two
+        # fixed-point steps from x = sqrt(-log q).  q = 1 - a is exact here.
+        lq = -math.log(1.0 - a)
+        x = math.sqrt(lq)
+        for _ in range(2):
+            z = 1.0 / (x * x)
+            x = math.sqrt(lq - math.log(x * _SQRT_PI) + math.log(1.0 - 0.5 * z + 0.75 * z * z))
+    else:
+        # The single-precision polynomial approximation of M. Giles,
+        # "Approximating the erfinv function" (GPU Computing Gems, 2010),
+        # in w = -log(1 - a^2): ~1e-7 relative error.
+        if w < 5.0:
+            w = w - 2.5
+            p = 2.81022636e-08
+            p = 3.43273939e-07 + p * w
+            p = -3.5233877e-06 + p * w
+            p = -4.39150654e-06 + p * w
+            p = 0.00021858087 + p * w
+            p = -0.00125372503 + p * w
+            p = -0.00417768164 + p * w
+            p = 0.246640727 + p * w
+            p = 1.50140941 + p * w
+        else:
+            w = math.sqrt(w) - 3.0
+            p = -0.000200214257
+            p = 0.000100950558 + p * w
+            p = 0.00134934322 + p * w
+            p = -0.00367342844 + p * w
+            p = 0.00573950773 + p * w
+            p = -0.0076224613 + p * w
+            p = 0.00943887047 + p * w
+            p = 1.00167406 + p * w
+            p = 2.83297682 + p * w
+        x = p * a
+    # For a >= 0.5, q = 1 - a is exact (Sterbenz) and the residual is formed
+    # as q - erfc(x).  Near a = 1, erf(x) is only known to ~1e-16 absolute,
+    # so erf(x) - a would cap the accuracy of x at ~1e-16 / (1 - a) relative;
+    # erfc(x) is accurate relative to its own (tiny) size.
+    use_erfc = a >= 0.5
+    q = 1.0 - a
+    # Halley's method (cubic convergence): from the guess one step already
+    # reaches float64 precision and a second confirms it, so the loop bound
+    # is only a safety net.
+    for _ in range(6):
+        if use_erfc:
+            f = q - math.erfc(x)
+        else:
+            f = math.erf(x) - a
+        # f' = 2/sqrt(pi) exp(-x^2), f'' = -2 x f'.  Halley's update
+        # x -= 2 f f' / (2 f'^2 - f f'') simplifies to x -= u / (1 + x u).
+        u = f / (_TWO_OVER_SQRT_PI * math.exp(-x * x))
+        dx = u / (1.0 + x * u)
+        x = x - dx
+        # Cubic convergence: after a step of relative size <= 1e-8 the
+        # remaining error is ~1e-24 relative, far below one ulp.  (Testing
+        # against ~1 ulp instead can oscillate at the rounding level.)
+        if abs(dx) <= 1e-8 * x:
+            break
+    return math.copysign(x, y)
+
+
+# ---------------------------------------------------------------------------
+# lgamma / digamma
+# ---------------------------------------------------------------------------
+
+
+def lgamma(x):
+    """``log(|Gamma(x)|)``, with ``+inf`` at the poles instead of raising.
+
+    :func:`math.lgamma` raises ``ValueError`` at 0 and the negative integers
+    and ``OverflowError`` for huge x in Python (Numba's version returns inf);
+    this wrapper returns ``+inf`` in all of those cases, like XLA.
+
+    >>> lgamma(1.0), lgamma(0.0), lgamma(-3.0)
+    (0.0, inf, inf)
+    """
+    if math.isnan(x):
+        return x
+    if math.isinf(x):
+        return _INF  # lgamma(+-inf) = +inf
+    # Poles at 0 and the negative integers.  Every float with |x| >= 2**52
+    # is an integer; checking that first keeps math.floor (int-valued in
+    # Python, int64 in Numba) away from huge arguments.
+    if x <= 0.0 and (x <= -_TWO_POW_52 or x == math.floor(x)):
+        return _INF
+    if x > _LGAMMA_OVERFLOW:
+        return _INF
+    return math.lgamma(x)
+
+
+def digamma(x):
+    """Digamma function ``psi(x) = d/dx log|Gamma(x)|`` for all real x.
+
+    Poles (0 and the negative integers) and ``-inf`` give nan, as in JAX;
+    ``digamma(inf) = inf``.  Relative error is below ~1e-14 except close to
+    the zeros of psi, where the absolute error is ~1e-15.
+
+    >>> abs(digamma(1.0) + 0.5772156649015329) < 1e-15
+    True
+    >>> digamma(0.0), digamma(-2.0)
+    (nan, nan)
+    """
+    if math.isnan(x):
+        return x
+    if math.isinf(x):
+        return x if x > 0.0 else _NAN
+    reflection = 0.0
+    if x <= 0.0:
+        # Poles; see lgamma for why |x| >= 2**52 is tested first.
+        if x <= -_TWO_POW_52 or x == math.floor(x):
+            return _NAN
+        # Reflection: psi(x) = psi(1 - x) - pi cot(pi x).  cot(pi x) has
+        # period 1, so first reduce x to r = x - nearest_integer(x) in
+        # [-0.5, 0.5]: r is exact (x + 0.5 is exact for |x| < 2**52), so
+        # pi*r carries a single rounding, whereas pi*x for large |x| would
+        # have lost the fractional part.
+        r = x - math.floor(x + 0.5)
+        reflection = _PI / math.tan(_PI * r)
+        x = 1.0 - x
+    # Now x > 0.  The recurrence psi(x) = psi(x + 1) - 1/x shifts x to >= 10,
+    # where the asymptotic (Stirling) series truncated after the x**-14 term
+    # has a remainder below 1e-17 relative.  (Shifting only to 6 would leave
+    # a ~1e-13 truncation error with the same terms.)
+    acc = 0.0
+    while x < 10.0:
+        acc += 1.0 / x
+        x += 1.0
+    # psi(x) ~ ln x - 1/(2x) - sum_{k=1..7} B_2k / (2k x^2k), Horner in 1/x^2:
+    # B_2k/(2k) = 1/12, -1/120, 1/252, -1/240, 1/132, -691/32760, 1/12.
+    z = 1.0 / (x * x)
+    series = z * (
+        1.0 / 12.0
+        - z
+        * (
+            1.0 / 120.0
+            - z
+            * (
+                1.0 / 252.0
+                - z * (1.0 / 240.0 - z * (1.0 / 132.0 - z * (691.0 / 32760.0 - z / 12.0)))
+            )
+        )
+    )
+    return (math.log(x) - 0.5 / x - series - acc) - reflection
+
+
+# ---------------------------------------------------------------------------
+# logistic, cbrt, round
+# ---------------------------------------------------------------------------
+
+
+def logistic(x):
+    """Numerically stable logistic sigmoid ``1 / (1 + exp(-x))``.
+
+    Only ever calls ``exp`` on a non-positive argument, so it cannot overflow
+    (``math.exp`` raises OverflowError in Python for x > ~709).
+
+    >>> logistic(0.0), logistic(1000.0), logistic(-1000.0)
+    (0.5, 1.0, 0.0)
+    """
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    # x < 0 or nan (comparisons with nan are false; exp(nan) = nan).
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def cbrt(x):
+    """Real cube root, defined for negative x too: ``cbrt(-8) == -2``.
+
+    ``abs(x) ** (1/3)`` is off by up to ~1e-14 relative because 1/3 is not
+    representable; one Newton step on ``y**3 = a`` brings it to <= 1 ulp.
+
+    >>> cbrt(27.0), cbrt(-8.0)
+    (3.0, -2.0)
+    """
+    if x == 0.0 or math.isnan(x) or math.isinf(x):
+        return x  # +-0, +-inf and nan are their own cube roots
+    a = abs(x)
+    y = a ** (1.0 / 3.0)
+    # Newton: y -= (y**3 - a) / (3 y**2), written as (y - a / y**2) / 3 so
+    # that neither y**3 overflows for a near the float64 maximum nor
+    # underflows for subnormal a.
+    y = y - (y - a / (y * y)) / 3.0
+    return math.copysign(y, x)
+
+
+def round_half_away(x):
+    """Round to the nearest integer, halfway cases away from zero.
+
+    This is ``lax.round`` with its default ``RoundingMethod.AWAY_FROM_ZERO``
+    (``np.round`` rounds half to even instead).  The sign of zero is kept
+    (``round_half_away(-0.4) == -0.0``).  Uses ``x - trunc(x)`` (exact)
+    rather than ``floor(x + 0.5)``, which is wrong for 0.49999999999999994.
+
+    >>> round_half_away(2.5), round_half_away(-2.5), round_half_away(2.4)
+    (3.0, -3.0, 2.0)
+    """
+    if math.isnan(x) or math.isinf(x) or abs(x) >= _TWO_POW_52:
+        return x  # already integral (or nan)
+    a = abs(x)
+    t = float(math.floor(a))
+    if a - t >= 0.5:
+        t += 1.0
+    return math.copysign(t, x)
+
+
+# ---------------------------------------------------------------------------
+# Vectorised NumPy versions
+# ---------------------------------------------------------------------------
+
+
+def _as_float64(x):
+    """Return (float64 array, dtype to cast the result back to)."""
+    a = np.asarray(x)
+    if np.issubdtype(a.dtype, np.floating):
+        out_dtype = a.dtype
+    elif a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer):
+        out_dtype = np.dtype(np.float64)
+    else:
+        raise TypeError(f"expected a real floating array, got dtype {a.dtype}")
+    return a.astype(np.float64, copy=False), out_dtype
+
+
+def _finish(r, out_dtype):
+    # np.asarray: a 0-d input makes ufuncs/frompyfunc return a scalar, but
+    # callers always get an ndarray back.  Casting float64 -> float32 can
+    # overflow to inf (e.g. lgamma); that is the intended result, so silence
+    # the warning.
+    with np.errstate(all="ignore"):
+        return np.asarray(r, dtype=np.float64).astype(out_dtype, copy=False)
+
+
+def _map_scalar(fn):
+    ufunc = np.frompyfunc(fn, 1, 1)
+
+    def apply(x):
+        a, out_dtype = _as_float64(x)
+        if a.size == 0:
+            return np.empty(a.shape, out_dtype)
+        # frompyfunc hands each element to fn as a Python float; fn is pure
+        # Python math, so no NumPy warnings can be raised.
+        return _finish(ufunc(a), out_dtype)
+
+    return apply
+
+
+_erf_np = _map_scalar(erf)
+_erfc_np = _map_scalar(erfc)
+_erf_inv_np = _map_scalar(erf_inv)
+_lgamma_np = _map_scalar(lgamma)
+_digamma_np = _map_scalar(digamma)
+
+
+def erf_np(x):
+    """Elementwise :func:`erf`, preserving a floating dtype.
+
+    >>> erf_np(np.array([0.0, np.inf], np.float32))
+    array([0., 1.], dtype=float32)
+    """
+    return _erf_np(x)
+
+
+def erfc_np(x):
+    """Elementwise :func:`erfc`, preserving a floating dtype.
+
+    >>> erfc_np(np.array([0.0, -np.inf]))
+    array([1., 2.])
+    """
+    return _erfc_np(x)
+
+
+def erf_inv_np(x):
+    """Elementwise :func:`erf_inv`, preserving a floating dtype.
+
+    >>> erf_inv_np(np.array([0.0, 1.0, -1.0, 2.0]))
+    array([  0.,  inf, -inf,  nan])
+    """
+    return _erf_inv_np(x)
+
+
+def lgamma_np(x):
+    """Elementwise :func:`lgamma` (``+inf`` at the poles), preserving dtype.
+
+    >>> lgamma_np(np.array([1.0, 3.0, 0.0, -2.0]))
+    array([0.        , 0.69314718,        inf,        inf])
+    """
+    return _lgamma_np(x)
+
+
+def digamma_np(x):
+    """Elementwise :func:`digamma` (nan at the poles), preserving dtype.
+
+    >>> digamma_np(np.array([1.0, 0.0]))
+    array([-0.57721566,         nan])
+    """
+    return _digamma_np(x)
+
+
+def logistic_np(x):
+    """Vectorised stable logistic sigmoid, preserving a floating dtype.
+
+    Uses ``e = exp(-|x|) <= 1`` (no overflow) and picks ``1/(1+e)`` or
+    ``e/(1+e)`` by sign.
+
+    >>> logistic_np(np.array([-1000.0, 0.0, 1000.0]))
+    array([0. , 0.5, 1. ])
+    """
+    a, out_dtype = _as_float64(x)
+    with np.errstate(all="ignore"):
+        e = np.exp(-np.abs(a))
+        pos = 1.0 / (1.0 + e)
+        r = np.where(a >= 0.0, pos, e * pos)
+        # np.where drops nan only if the condition is false for nan; it is,
+        # and e * pos is then nan * nan = nan, so nan propagates.
+    return _finish(r, out_dtype)
+
+
+def cbrt_np(x):
+    """Vectorised real cube root (``np.cbrt``), preserving a floating dtype.
+
+    >>> cbrt_np(np.array([-8.0, 27.0], np.float32))
+    array([-2.,  3.], dtype=float32)
+    """
+    a, out_dtype = _as_float64(x)
+    with np.errstate(all="ignore"):
+        r = np.cbrt(a)
+    return _finish(r, out_dtype)
+
+
+def round_half_away_np(x):
+    """Vectorised :func:`round_half_away`, preserving a floating dtype.
+
+    >>> round_half_away_np(np.array([0.5, 1.5, -2.5, 2.4]))
+    array([ 1.,  2., -3.,  2.])
+    """
+    a, out_dtype = _as_float64(x)
+    with np.errstate(all="ignore"):
+        t = np.trunc(a)
+        # a - t is exact; inf - inf = nan compares false, so inf stays inf.
+        r = np.where(np.abs(a - t) >= 0.5, t + np.sign(a), t)
+        r = np.copysign(r, a)  # keep -0.0 for e.g. -0.4
+    return _finish(r, out_dtype)
