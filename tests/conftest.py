@@ -1,0 +1,16 @@
+"""Test configuration: hypothesis profiles.
+
+``default`` keeps the suite fast on two cores; set
+``FUNCGRAD_HYPOTHESIS_PROFILE=nightly`` for a long, thorough run.
+"""
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default", max_examples=20, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "nightly", max_examples=400, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("FUNCGRAD_HYPOTHESIS_PROFILE", "default"))
