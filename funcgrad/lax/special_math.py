@@ -376,9 +376,13 @@ def _map_scalar(fn):
         a, out_dtype = _as_float64(x)
         if a.size == 0:
             return np.empty(a.shape, out_dtype)
-        # frompyfunc hands each element to fn as a Python float; fn is pure
-        # Python math, so no NumPy warnings can be raised.
-        return _finish(ufunc(a), out_dtype)
+        # frompyfunc hands each element to fn as a Python float.  Python
+        # float arithmetic overflows to inf silently, but it still raises
+        # the CPU's floating-point flags, which NumPy inspects after any
+        # ufunc loop (this one included) and would turn into warnings.
+        with np.errstate(all="ignore"):
+            r = ufunc(a)
+        return _finish(r, out_dtype)
 
     return apply
 
