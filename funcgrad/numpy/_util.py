@@ -116,8 +116,7 @@ def promote_args_inexact(name: str, *args) -> list:
 
 def _broadcast_nonscalar(name: str, ops: list) -> list:
     shapes = [get_aval(o).shape for o in ops]
-    if len({s for s in shapes if s}) <= 1 and (all(shapes) or not any(shapes)
-                                                 or len({s for s in shapes if s}) == 1):
+    if len({s for s in shapes if s}) <= 1:
         return ops  # equal shapes, or 0-d operands next to one shape
     shape = broadcast_shapes(name, *shapes)
     return [o if get_aval(o).ndim == 0 else broadcast_to(o, shape, name) for o in ops]
