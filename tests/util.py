@@ -72,7 +72,12 @@ def arrays(dtype, shape, *, min_value=-10, max_value=10, **kwargs):
     """Finite arrays in a modest range (no nan/inf unless asked for)."""
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
-        elements = st.floats(min_value, max_value, width=dtype.itemsize * 8,
+        # Bounds must be representable at the array's width: round inwards.
+        lo = np.asarray(min_value, dtype)
+        hi = np.asarray(max_value, dtype)
+        lo = lo if lo >= min_value else np.nextafter(lo, hi)
+        hi = hi if hi <= max_value else np.nextafter(hi, lo)
+        elements = st.floats(float(lo), float(hi), width=dtype.itemsize * 8,
                              allow_nan=False, allow_infinity=False, **kwargs)
     elif dtype.kind in "iu":
         info = np.iinfo(dtype)

@@ -126,6 +126,8 @@ def _var_name(index: int) -> str:
 
 def _format_literal(lit: Literal) -> str:
     value = np.asarray(lit.val)
+    if value.ndim:
+        return f"<array of shape {value.shape}>"
     if value.dtype == np.bool_:
         text = "True" if value else "False"
     elif dtypes.is_float(value.dtype):

@@ -168,26 +168,20 @@ class EvalTrace(Trace):
     def process_primitive(self, primitive, values, params):
         if primitive.impl is None:
             raise NotImplementedError(f"primitive {primitive.name} has no eager implementation")
+        # The shape rule runs eagerly too, so eager and staged code raise the
+        # same clear errors, and results carry the rule's weak-typedness.
+        out_avals = primitive.abstract_eval(*[get_aval(v) for v in values], **params)
         buffers = [v._value if type(v) is Array else v for v in values]
         outs = primitive.impl(*buffers, **params)
-        weak = _all_weak(values)
-        return [_wrap_result(o, weak, buffers) for o in outs]
+        return [_wrap_result(o, aval, buffers)
+                for o, aval in zip(outs, out_avals, strict=True)]
 
 
-def _all_weak(values) -> bool:
-    if not values:
-        return False
-    for v in values:
-        if type(v) is Array:
-            if not v.weak_type:
-                return False
-        elif not dtypes.is_python_scalar(v):
-            return False
-    return True
-
-
-def _wrap_result(out, weak: bool, inputs) -> Array:
+def _wrap_result(out, aval: ShapedArray, inputs) -> Array:
     out = np.asarray(out)
+    if out.dtype != aval.dtype or out.shape != aval.shape:
+        raise AssertionError(f"internal error: an impl rule returned {out.dtype}{list(out.shape)} "
+                             f"where its shape rule promised {aval.str_short()}")
     if out.flags.writeable:
         # A view of a caller's writable array would let the caller mutate our
         # "immutable" result later, so copy those.  Our own buffers are
@@ -197,7 +191,7 @@ def _wrap_result(out, weak: bool, inputs) -> Array:
                 for b in inputs):
             out = out.copy()
         out.flags.writeable = False
-    return Array._from_buffer(out, weak)
+    return Array._from_buffer(out, aval.weak_type)
 
 
 _eval_main = MainTrace(0, EvalTrace, None)

@@ -1,0 +1,57 @@
+"""``python -m funcgrad``: a short tour of what funcgrad can do today."""
+from __future__ import annotations
+
+import numpy as np
+
+import funcgrad
+import funcgrad.numpy as jnp
+from funcgrad import lax, tree_util
+
+
+def _section(title: str) -> None:
+    print(f"\n== {title} " + "=" * max(0, 66 - len(title)))
+
+
+def main() -> None:
+    print(f"funcgrad {funcgrad.__version__}: composable transforms for NumPy code")
+
+    _section("funcgrad.numpy is NumPy's API on immutable arrays")
+    x = jnp.linspace(0.0, 1.0, 5)
+    print("x              =", x)
+    print("jnp.sin(x) * 2 =", jnp.sin(x) * 2)
+    print("x.at[0].set(9) =", x.at[0].set(9.0), " (x is unchanged:", x, ")")
+    a = jnp.arange(6.0).reshape(2, 3)
+    print("a @ a.T        =\n", a @ a.T)
+    print("float32 stays float32 with Python scalars:",
+          (jnp.ones(2, dtype=jnp.float32) * 2.5).dtype)
+
+    _section("make_jaxpr: see what a function does, without running it")
+
+    def predict(params, inputs):
+        return jnp.tanh(inputs @ params["w"] + params["b"])
+
+    params = {"w": np.ones((3, 2)), "b": np.zeros(2)}
+    print(funcgrad.make_jaxpr(predict)(params, np.ones((4, 3))))
+
+    _section("pytrees: functions take and return nested containers")
+    leaves, treedef = tree_util.tree_flatten(params)
+    print("treedef:", treedef, " leaves:", [leaf.shape for leaf in leaves])
+    print("tree_map:", tree_util.tree_map(lambda p: p.sum(), params))
+
+    _section("errors name the operation and the shapes")
+    try:
+        lax.add(np.ones(3), np.ones(4))
+    except TypeError as err:
+        print("TypeError:", err)
+
+    def needs_value(x):
+        return x if x > 0 else -x
+
+    try:
+        funcgrad.make_jaxpr(needs_value)(1.0)
+    except funcgrad.ConcretizationTypeError as err:
+        print("ConcretizationTypeError:", str(err)[:150], "...")
+
+
+if __name__ == "__main__":
+    main()
