@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad.core import dtypes
+from funcgrad.core.ad_util import (Zero, deflinear, defjvp, defjvp_with_output, instantiate,
+                                   not_differentiable)
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.primitive import Primitive
 from funcgrad.lax import special_math as sm
@@ -60,39 +62,75 @@ def _binary_api(p: Primitive, doc: str):
 
 
 # ------------------------------------------------------------ unary math
+# Each primitive is followed by its differentiation rule; the rules use the
+# public wrappers below (bound at call time), so they are themselves
+# traceable and derivatives of any order come from nesting.
 neg_p = unary("neg", np.negative, kinds=NUMBER, scalar="(-{x})")
+deflinear(neg_p)
 sign_p = unary("sign", np.sign, kinds=NUMBER, scalar="np.sign({x})")
+not_differentiable(sign_p)
 floor_p = unary("floor", np.floor, kinds=FLOAT, scalar="np.floor({x})")
+not_differentiable(floor_p)
 ceil_p = unary("ceil", np.ceil, kinds=FLOAT, scalar="np.ceil({x})")
+not_differentiable(ceil_p)
 is_finite_p = unary("is_finite", np.isfinite, kinds=FLOAT, out_dtype=np.bool_,
                     scalar="np.isfinite({x})")
+not_differentiable(is_finite_p)
 exp_p = unary("exp", np.exp, scalar="np.exp({x})")
+defjvp_with_output(exp_p, lambda t, out, x: mul(t, out))
 exp2_p = unary("exp2", np.exp2, scalar="np.exp2({x})")
+defjvp_with_output(exp2_p, lambda t, out, x: mul(t, mul(out, np.log(2.0))))
 log_p = unary("log", np.log, scalar="np.log({x})")
+defjvp(log_p, lambda t, x: div(t, x))
 log1p_p = unary("log1p", np.log1p, scalar="np.log1p({x})")
+defjvp(log1p_p, lambda t, x: div(t, add(x, 1.0)))
 expm1_p = unary("expm1", np.expm1, scalar="np.expm1({x})")
+defjvp_with_output(expm1_p, lambda t, out, x: mul(t, add(out, 1.0)))
 sin_p = unary("sin", np.sin, scalar="np.sin({x})")
+defjvp(sin_p, lambda t, x: mul(t, cos(x)))
 cos_p = unary("cos", np.cos, scalar="np.cos({x})")
+defjvp(cos_p, lambda t, x: neg(mul(t, sin(x))))
 tan_p = unary("tan", np.tan, scalar="np.tan({x})")
+defjvp_with_output(tan_p, lambda t, out, x: mul(t, add(1.0, mul(out, out))))
 asin_p = unary("asin", np.arcsin, scalar="np.arcsin({x})")
+defjvp(asin_p, lambda t, x: mul(t, rsqrt(sub(1.0, mul(x, x)))))
 acos_p = unary("acos", np.arccos, scalar="np.arccos({x})")
+defjvp(acos_p, lambda t, x: neg(mul(t, rsqrt(sub(1.0, mul(x, x))))))
 atan_p = unary("atan", np.arctan, scalar="np.arctan({x})")
+defjvp(atan_p, lambda t, x: div(t, add(1.0, mul(x, x))))
 sinh_p = unary("sinh", np.sinh, scalar="np.sinh({x})")
+defjvp(sinh_p, lambda t, x: mul(t, cosh(x)))
 cosh_p = unary("cosh", np.cosh, scalar="np.cosh({x})")
+defjvp(cosh_p, lambda t, x: mul(t, sinh(x)))
 tanh_p = unary("tanh", np.tanh, scalar="np.tanh({x})")
+defjvp_with_output(tanh_p, lambda t, out, x: mul(t, sub(1.0, mul(out, out))))
 asinh_p = unary("asinh", np.arcsinh, scalar="np.arcsinh({x})")
+defjvp(asinh_p, lambda t, x: mul(t, rsqrt(add(mul(x, x), 1.0))))
 acosh_p = unary("acosh", np.arccosh, scalar="np.arccosh({x})")
+# sqrt(x-1)*sqrt(x+1) rather than sqrt(x*x-1): no cancellation near x = 1.
+defjvp(acosh_p, lambda t, x: div(t, mul(sqrt(sub(x, 1.0)), sqrt(add(x, 1.0)))))
 atanh_p = unary("atanh", np.arctanh, scalar="np.arctanh({x})")
+defjvp(atanh_p, lambda t, x: div(t, mul(sub(1.0, x), add(1.0, x))))
 sqrt_p = unary("sqrt", np.sqrt, scalar="np.sqrt({x})")
+defjvp_with_output(sqrt_p, lambda t, out, x: div(mul(t, 0.5), out))
 rsqrt_p = unary("rsqrt", lambda x: np.reciprocal(np.sqrt(x)), scalar="(1.0 / np.sqrt({x}))")
+defjvp_with_output(rsqrt_p, lambda t, out, x: mul(t, mul(div(out, x), -0.5)))
 cbrt_p = unary("cbrt", sm.cbrt_np, kinds=FLOAT, scalar="special_math.cbrt({x})")
+defjvp_with_output(cbrt_p, lambda t, out, x: div(t, mul(3.0, mul(out, out))))
 logistic_p = unary("logistic", sm.logistic_np, kinds=FLOAT, scalar="special_math.logistic({x})")
+defjvp_with_output(logistic_p, lambda t, out, x: mul(t, mul(out, sub(1.0, out))))
 erf_p = unary("erf", sm.erf_np, kinds=FLOAT, scalar="special_math.erf({x})")
+defjvp(erf_p, lambda t, x: mul(t, mul(2.0 / np.sqrt(np.pi), exp(neg(mul(x, x))))))
 erfc_p = unary("erfc", sm.erfc_np, kinds=FLOAT, scalar="special_math.erfc({x})")
+defjvp(erfc_p, lambda t, x: mul(t, mul(-2.0 / np.sqrt(np.pi), exp(neg(mul(x, x))))))
 erf_inv_p = unary("erf_inv", sm.erf_inv_np, kinds=FLOAT, scalar="special_math.erf_inv({x})")
+defjvp_with_output(erf_inv_p,
+                   lambda t, out, x: mul(t, mul(np.sqrt(np.pi) / 2.0, exp(mul(out, out)))))
 lgamma_p = unary("lgamma", sm.lgamma_np, kinds=FLOAT, scalar="special_math.lgamma({x})")
+defjvp(lgamma_p, lambda t, x: mul(t, digamma(x)))
 digamma_p = unary("digamma", sm.digamma_np, kinds=FLOAT, scalar="special_math.digamma({x})")
 not_p = unary("not", np.invert, kinds=BOOL_INT, scalar="(~{x})")
+not_differentiable(not_p)
 real_p = unary("real", np.real, kinds="c", scalar="{x}.real",
                out_dtype=lambda dt: np.finfo(dt).dtype)
 imag_p = unary("imag", np.imag, kinds="c", scalar="{x}.imag",
@@ -100,7 +138,7 @@ imag_p = unary("imag", np.imag, kinds="c", scalar="{x}.imag",
 conj_p = unary("conj", np.conjugate, kinds="c", scalar="np.conj({x})")
 abs_p = unary("abs", np.abs, kinds=NUMBER, scalar="np.abs({x})",
               out_dtype=lambda dt: np.finfo(dt).dtype if dt.kind == "c" else dt)
-
+defjvp(abs_p, lambda t, x: mul(t, sign(x)))
 # round: 0 rounds half away from zero (lax's default), 1 half to even (NumPy's).
 ROUND_AWAY_FROM_ZERO, ROUND_TO_NEAREST_EVEN = 0, 1
 
@@ -115,6 +153,7 @@ round_p = Primitive("round")
 round_p.impl = _round_impl
 round_p.abstract_eval = unary_shape_rule("round", FLOAT)
 round_p.scalar_expr = None  # depends on the parameter: lowered by the backend
+not_differentiable(round_p)
 
 
 def _integer_pow_impl(x, *, y):
@@ -133,6 +172,8 @@ def _integer_pow_abstract_eval(x: ShapedArray, *, y):
 integer_pow_p = Primitive("integer_pow")
 integer_pow_p.impl = _integer_pow_impl
 integer_pow_p.abstract_eval = _integer_pow_abstract_eval
+defjvp(integer_pow_p, lambda t, x, *, y: (
+    mul(t, mul(float(y), integer_pow(x, y - 1))) if y != 0 else Zero.like(x)))
 
 
 # ------------------------------------------------------------ binary ops
@@ -189,6 +230,64 @@ le_p = binary("le", np.less_equal, kinds="biuf", out_dtype=np.bool_, scalar="({x
 gt_p = binary("gt", np.greater, kinds="biuf", out_dtype=np.bool_, scalar="({x} > {y})")
 ge_p = binary("ge", np.greater_equal, kinds="biuf", out_dtype=np.bool_, scalar="({x} >= {y})")
 
+# Differentiation rules of the binary operations.
+defjvp(add_p, lambda t, x, y: t, lambda t, x, y: t)
+defjvp(sub_p, lambda t, x, y: t, lambda t, x, y: neg(t))
+defjvp(mul_p, lambda t, x, y: mul(t, y), lambda t, x, y: mul(x, t))
+defjvp(div_p, lambda t, x, y: div(t, y), lambda t, x, y: neg(mul(t, div(x, mul(y, y)))))
+defjvp(rem_p, lambda t, x, y: t,
+       lambda t, x, y: neg(mul(t, mul(sign(div(x, y)), floor(abs(div(x, y)))))))
+
+
+def _pow_jvp_base(t, x, y):
+    # d/dx x**y = y * x**(y-1), taken as 0 where y == 0 (x**0 is constant 1).
+    y_is_0 = eq(y, 0.0)
+    safe_y = _where(y_is_0, 1.0, y)
+    return mul(t, _where(y_is_0, 0.0, mul(safe_y, pow(x, sub(safe_y, 1.0)))))
+
+
+def _pow_jvp_exponent(t, x, y):
+    # d/dy x**y = log(x) * x**y, taken as 0 where x == 0 (as JAX does).
+    x_is_0 = eq(x, 0.0)
+    return mul(t, _where(x_is_0, 0.0, mul(log(_where(x_is_0, 1.0, x)), pow(x, y))))
+
+
+defjvp(pow_p, _pow_jvp_base, _pow_jvp_exponent)
+
+
+def _minmax_weight(x, y, pick):
+    """1 where ``pick`` chooses x, 1/2 at ties (the gradient is split evenly,
+    as in JAX), 0 elsewhere."""
+    from funcgrad.core.trace import get_aval
+    dt = get_aval(x).dtype
+    return add(convert_element_type(pick(x, y), dt),
+               mul(convert_element_type(eq(x, y), dt), 0.5))
+
+
+defjvp(max_p, lambda t, x, y: mul(t, _minmax_weight(x, y, gt)),
+       lambda t, x, y: mul(t, _minmax_weight(y, x, gt)))
+defjvp(min_p, lambda t, x, y: mul(t, _minmax_weight(x, y, lt)),
+       lambda t, x, y: mul(t, _minmax_weight(y, x, lt)))
+defjvp(atan2_p, lambda t, x, y: mul(t, div(y, add(mul(x, x), mul(y, y)))),
+       lambda t, x, y: neg(mul(t, div(x, add(mul(x, x), mul(y, y))))))
+for _p in (nextafter_p, and_p, or_p, xor_p, shift_left_p, shift_right_logical_p,
+           shift_right_arithmetic_p, eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
+    not_differentiable(_p)
+
+
+def _where(pred, on_true, on_false):
+    """``select`` that broadcasts 0-d operands (Python scalars adapt to the
+    dtype of the array operand) to the common shape; used by rules."""
+    from funcgrad.core.trace import get_aval
+    from funcgrad.lax.shape import broadcast_in_dim
+    on_true, on_false = convert_weak_scalars("select", (on_true, on_false))
+    pred = asoperand(pred, "select")
+    shape = elementwise_out_shape(pred, on_true, on_false)
+    ops = [x if get_aval(x).shape == shape else broadcast_in_dim(x, shape, ())
+           for x in (on_true, on_false)]
+    return select_n_p.bind(pred, ops[1], ops[0])
+
+
 # Comparisons always give strong bool results.
 for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p, is_finite_p):
     _rule = _p.abstract_eval
@@ -228,6 +327,17 @@ select_n_p.impl = _select_n_impl
 select_n_p.abstract_eval = _select_n_abstract_eval
 
 
+def _select_n_jvp(primals, tangents):
+    which, *cases = primals
+    out = select_n_p.bind(which, *cases)
+    if all(type(t) is Zero for t in tangents[1:]):
+        return [out], [Zero.like(out)]
+    return [out], [select_n_p.bind(which, *[instantiate(t) for t in tangents[1:]])]
+
+
+select_n_p.jvp = _select_n_jvp
+
+
 def _clamp_abstract_eval(lo: ShapedArray, x: ShapedArray, hi: ShapedArray):
     check_dtype("clamp", x, "iuf")
     for bound, label in ((lo, "min"), (hi, "max")):
@@ -243,6 +353,12 @@ clamp_p = Primitive("clamp")
 clamp_p.impl = lambda lo, x, hi: [np.minimum(np.maximum(x, lo), hi).astype(np.asarray(x).dtype)]
 clamp_p.abstract_eval = _clamp_abstract_eval
 clamp_p.scalar_expr = "min(max({x}, {lo}), {hi})"
+
+
+defjvp(clamp_p,
+       lambda t, lo, x, hi: _where(lt(x, lo), t, 0.0),
+       lambda t, lo, x, hi: _where(bitwise_and(ge(x, lo), le(x, hi)), t, 0.0),
+       lambda t, lo, x, hi: _where(gt(x, hi), t, 0.0))
 
 
 # ---------------------------------------------------- dtype conversion
@@ -268,6 +384,17 @@ def _convert_abstract_eval(x: ShapedArray, *, new_dtype, weak_type):
 convert_element_type_p = Primitive("convert_element_type")
 convert_element_type_p.impl = _convert_impl
 convert_element_type_p.abstract_eval = _convert_abstract_eval
+
+
+def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
+    (x,), (t,) = primals, tangents
+    out = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type)
+    if type(t) is Zero or new_dtype.kind not in "fc":
+        return [out], [Zero.like(out)]
+    return [out], [convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type)]
+
+
+convert_element_type_p.jvp = _convert_jvp
 
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):

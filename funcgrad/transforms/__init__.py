@@ -1,0 +1,1 @@
+"""Transformations: interpreters that rewrite or evaluate programs."""
