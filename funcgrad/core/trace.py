@@ -182,14 +182,14 @@ def _wrap_result(out, aval: ShapedArray, inputs) -> Array:
     if out.dtype != aval.dtype or out.shape != aval.shape:
         raise AssertionError(f"internal error: an impl rule returned {out.dtype}{list(out.shape)} "
                              f"where its shape rule promised {aval.str_short()}")
+    # A view of a caller's writable array (even a read-only view, such as
+    # np.broadcast_to makes) would let the caller mutate our "immutable"
+    # result later, so copy those.  Our own buffers are read-only.
+    if out.base is not None and any(
+            isinstance(b, np.ndarray) and b.flags.writeable and np.may_share_memory(out, b)
+            for b in inputs):
+        out = out.copy()
     if out.flags.writeable:
-        # A view of a caller's writable array would let the caller mutate our
-        # "immutable" result later, so copy those.  Our own buffers are
-        # read-only, and so are views of them.
-        if out.base is not None and any(
-                isinstance(b, np.ndarray) and b.flags.writeable and np.may_share_memory(out, b)
-                for b in inputs):
-            out = out.copy()
         out.flags.writeable = False
     return Array._from_buffer(out, aval.weak_type)
 

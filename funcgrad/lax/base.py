@@ -58,7 +58,7 @@ def convert_weak_scalars(name: str, args) -> list:
                 from funcgrad.lax.elementwise import convert_element_type
                 arg = convert_element_type(arg, target)
             else:
-                arg = _readonly(np.asarray(np.asarray(arg).item(), dtype=target))
+                arg = _readonly(np.asarray(arg).astype(target))
         out.append(arg)
     return out
 

@@ -413,48 +413,64 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
 
 
 # ------------------------------------------------------------ the API
-_UNARY_DOCS = {
-    neg_p: "Elementwise negation ``-x``.", sign_p: "Elementwise sign (-1, 0 or 1).",
-    floor_p: "Elementwise floor.", ceil_p: "Elementwise ceiling.",
-    is_finite_p: "Elementwise test: neither inf nor nan.",
-    exp_p: "Elementwise exponential.", exp2_p: "Elementwise ``2 ** x``.",
-    log_p: "Elementwise natural logarithm.", log1p_p: "Elementwise ``log(1 + x)``, accurate near 0.",
-    expm1_p: "Elementwise ``exp(x) - 1``, accurate near 0.",
-    sin_p: "Elementwise sine.", cos_p: "Elementwise cosine.", tan_p: "Elementwise tangent.",
-    asin_p: "Elementwise arc sine.", acos_p: "Elementwise arc cosine.",
-    atan_p: "Elementwise arc tangent.", sinh_p: "Elementwise hyperbolic sine.",
-    cosh_p: "Elementwise hyperbolic cosine.", tanh_p: "Elementwise hyperbolic tangent.",
-    asinh_p: "Elementwise inverse hyperbolic sine.", acosh_p: "Elementwise inverse hyperbolic cosine.",
-    atanh_p: "Elementwise inverse hyperbolic tangent.", sqrt_p: "Elementwise square root.",
-    rsqrt_p: "Elementwise ``1 / sqrt(x)``.", cbrt_p: "Elementwise real cube root.",
-    logistic_p: "Elementwise logistic sigmoid ``1 / (1 + exp(-x))``, overflow-free.",
-    erf_p: "Elementwise error function.", erfc_p: "Elementwise ``1 - erf(x)``, accurate for large x.",
-    erf_inv_p: "Elementwise inverse error function.", lgamma_p: "Elementwise ``log|Gamma(x)|``.",
-    digamma_p: "Elementwise digamma function (derivative of lgamma).",
-    not_p: "Elementwise logical/bitwise not.", abs_p: "Elementwise absolute value.",
-    real_p: "Real part of a complex array.", imag_p: "Imaginary part of a complex array.",
-    conj_p: "Complex conjugate.",
-}
-_BINARY_DOCS = {
-    add_p: "Elementwise ``x + y``.", sub_p: "Elementwise ``x - y``.", mul_p: "Elementwise ``x * y``.",
-    div_p: "Elementwise ``x / y``; integer division rounds toward zero.",
-    rem_p: "Elementwise remainder with the sign of ``x`` (C ``fmod``).",
-    pow_p: "Elementwise ``x ** y`` for inexact dtypes.", max_p: "Elementwise maximum (nan-propagating).",
-    min_p: "Elementwise minimum (nan-propagating).", atan2_p: "Elementwise ``atan2(x, y)``.",
-    nextafter_p: "The next representable float after ``x`` towards ``y``.",
-    and_p: "Elementwise logical/bitwise and.", or_p: "Elementwise logical/bitwise or.",
-    xor_p: "Elementwise logical/bitwise xor.",
-    shift_left_p: "``x << y``; shifts of the bit width or more give 0.",
-    shift_right_logical_p: "Logical ``x >> y`` (zeros shifted in); shifts of the bit width or more give 0.",
-    shift_right_arithmetic_p: "Arithmetic ``x >> y`` (sign bit shifted in).",
-    eq_p: "Elementwise ``x == y``.", ne_p: "Elementwise ``x != y``.", lt_p: "Elementwise ``x < y``.",
-    le_p: "Elementwise ``x <= y``.", gt_p: "Elementwise ``x > y``.", ge_p: "Elementwise ``x >= y``.",
-}
-for _p, _doc in _UNARY_DOCS.items():
-    globals()[_p.name if _p.name != "not" else "bitwise_not"] = _unary_api(_p, _doc)
-for _p, _doc in _BINARY_DOCS.items():
-    _name = {"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}.get(_p.name, _p.name)
-    globals()[_name] = _binary_api(_p, _doc)
+neg = _unary_api(neg_p, "Elementwise negation ``-x``.")
+sign = _unary_api(sign_p, "Elementwise sign (-1, 0 or 1).")
+floor = _unary_api(floor_p, "Elementwise floor.")
+ceil = _unary_api(ceil_p, "Elementwise ceiling.")
+is_finite = _unary_api(is_finite_p, "Elementwise test: neither inf nor nan.")
+exp = _unary_api(exp_p, "Elementwise exponential.")
+exp2 = _unary_api(exp2_p, "Elementwise ``2 ** x``.")
+log = _unary_api(log_p, "Elementwise natural logarithm.")
+log1p = _unary_api(log1p_p, "Elementwise ``log(1 + x)``, accurate near 0.")
+expm1 = _unary_api(expm1_p, "Elementwise ``exp(x) - 1``, accurate near 0.")
+sin = _unary_api(sin_p, "Elementwise sine.")
+cos = _unary_api(cos_p, "Elementwise cosine.")
+tan = _unary_api(tan_p, "Elementwise tangent.")
+asin = _unary_api(asin_p, "Elementwise arc sine.")
+acos = _unary_api(acos_p, "Elementwise arc cosine.")
+atan = _unary_api(atan_p, "Elementwise arc tangent.")
+sinh = _unary_api(sinh_p, "Elementwise hyperbolic sine.")
+cosh = _unary_api(cosh_p, "Elementwise hyperbolic cosine.")
+tanh = _unary_api(tanh_p, "Elementwise hyperbolic tangent.")
+asinh = _unary_api(asinh_p, "Elementwise inverse hyperbolic sine.")
+acosh = _unary_api(acosh_p, "Elementwise inverse hyperbolic cosine.")
+atanh = _unary_api(atanh_p, "Elementwise inverse hyperbolic tangent.")
+sqrt = _unary_api(sqrt_p, "Elementwise square root.")
+rsqrt = _unary_api(rsqrt_p, "Elementwise ``1 / sqrt(x)``.")
+cbrt = _unary_api(cbrt_p, "Elementwise real cube root.")
+logistic = _unary_api(logistic_p, "Elementwise logistic sigmoid ``1 / (1 + exp(-x))``, overflow-free.")
+erf = _unary_api(erf_p, "Elementwise error function.")
+erfc = _unary_api(erfc_p, "Elementwise ``1 - erf(x)``, accurate for large x.")
+erf_inv = _unary_api(erf_inv_p, "Elementwise inverse error function.")
+lgamma = _unary_api(lgamma_p, "Elementwise ``log|Gamma(x)|``.")
+digamma = _unary_api(digamma_p, "Elementwise digamma function (derivative of lgamma).")
+bitwise_not = _unary_api(not_p, "Elementwise logical/bitwise not.")
+abs = _unary_api(abs_p, "Elementwise absolute value.")
+real = _unary_api(real_p, "Real part of a complex array.")
+imag = _unary_api(imag_p, "Imaginary part of a complex array.")
+conj = _unary_api(conj_p, "Complex conjugate.")
+add = _binary_api(add_p, "Elementwise ``x + y``.")
+sub = _binary_api(sub_p, "Elementwise ``x - y``.")
+mul = _binary_api(mul_p, "Elementwise ``x * y``.")
+div = _binary_api(div_p, "Elementwise ``x / y``; integer division rounds toward zero.")
+rem = _binary_api(rem_p, "Elementwise remainder with the sign of ``x`` (C ``fmod``).")
+pow = _binary_api(pow_p, "Elementwise ``x ** y`` for inexact dtypes.")
+max = _binary_api(max_p, "Elementwise maximum (nan-propagating).")
+min = _binary_api(min_p, "Elementwise minimum (nan-propagating).")
+atan2 = _binary_api(atan2_p, "Elementwise ``atan2(x, y)``.")
+nextafter = _binary_api(nextafter_p, "The next representable float after ``x`` towards ``y``.")
+bitwise_and = _binary_api(and_p, "Elementwise logical/bitwise and.")
+bitwise_or = _binary_api(or_p, "Elementwise logical/bitwise or.")
+bitwise_xor = _binary_api(xor_p, "Elementwise logical/bitwise xor.")
+shift_left = _binary_api(shift_left_p, "``x << y``; shifts of the bit width or more give 0.")
+shift_right_logical = _binary_api(shift_right_logical_p, "Logical ``x >> y`` (zeros shifted in); shifts of the bit width or more give 0.")
+shift_right_arithmetic = _binary_api(shift_right_arithmetic_p, "Arithmetic ``x >> y`` (sign bit shifted in).")
+eq = _binary_api(eq_p, "Elementwise ``x == y``.")
+ne = _binary_api(ne_p, "Elementwise ``x != y``.")
+lt = _binary_api(lt_p, "Elementwise ``x < y``.")
+le = _binary_api(le_p, "Elementwise ``x <= y``.")
+gt = _binary_api(gt_p, "Elementwise ``x > y``.")
+ge = _binary_api(ge_p, "Elementwise ``x >= y``.")
 
 
 def round(x, rounding_method: int = ROUND_AWAY_FROM_ZERO):  # noqa: A001 (lax's name)
@@ -510,9 +526,8 @@ def elementwise_out_shape(*xs) -> tuple[int, ...]:
     return elementwise_shape("elementwise", [get_aval(x) for x in xs])
 
 
-__all__ = ([p.name for p in _UNARY_DOCS if p is not not_p] + ["bitwise_not"]
-           + [{"and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}.get(p.name, p.name)
-              for p in _BINARY_DOCS]
-           + [name for name in list(globals()) if name.endswith("_p")]
-           + ["unary", "binary", "round", "integer_pow", "select_n", "select", "clamp",
-              "convert_element_type", "ROUND_AWAY_FROM_ZERO", "ROUND_TO_NEAREST_EVEN"])
+__all__ = ([name for name, value in list(globals().items())
+            if not name.startswith("_") and (
+                name.endswith("_p")
+                or callable(value) and getattr(value, "__module__", None) == __name__)]
+           + ["ROUND_AWAY_FROM_ZERO", "ROUND_TO_NEAREST_EVEN"])

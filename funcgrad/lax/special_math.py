@@ -11,7 +11,11 @@ generated Numba code).  So inside them:
   ``nan``/``inf`` the way XLA does instead of raising like :mod:`math` does;
 * no ``math.cbrt`` (Python >= 3.11 only, and not guaranteed in Numba);
 * ``math.floor`` is only called on finite values below 2**52, because in
-  Python it returns an ``int`` (raising on nan/inf) and in Numba an int64.
+  Python it returns an ``int`` (raising on nan/inf) and in Numba an int64;
+* no calls between functions of this module: each public scalar function is
+  self-contained, so ``numba.njit(fn)`` compiles it on its own.  (Numba
+  cannot call plain-Python functions, so generated code must call the
+  njit-compiled versions, not these objects directly.)
 
 All scalar functions take and return float64.  Float32 callers pass
 float32-rounded values and round the float64 result back; since the float64
@@ -205,10 +209,12 @@ def lgamma(x):
     and ``OverflowError`` for huge x in Python (Numba's version returns inf);
     this wrapper returns ``+inf`` in all of those cases, like XLA.
 
-    Note: as plain Python this calls CPython's own lgamma, under Numba it
-    calls the C library's; they agree to a few ulp, except next to the zeros
-    of lgamma at x = 1 and 2, where CPython's is only accurate to ~1e-16
-    *absolute* (e.g. lgamma(1 - 2**-53) is 2.2e-16 there vs 6.4e-17 true).
+    Note: as plain Python this calls CPython's own lgamma, under Numba the
+    C library's.  They agree to ~2e-15 * max(1, |lgamma(x)|), but CPython's
+    is accurate in absolute rather than relative terms, so near the zeros
+    of lgamma (x = 1, 2, -2.457, ...) the plain-Python result can be
+    relatively poor: lgamma(1 - 2**-53) gives 2.2e-16 (true 6.4e-17) and
+    lgamma(-2.457) has a relative error of ~3e-11.
 
     >>> lgamma(1.0), lgamma(0.0), lgamma(-3.0)
     (0.0, inf, inf)
@@ -260,10 +266,21 @@ def digamma(x):
     # where the asymptotic (Stirling) series truncated after the x**-14 term
     # has a remainder below 1e-17 relative.  (Shifting only to 6 would leave
     # a ~1e-13 truncation error with the same terms.)
+    # For small x the result is a difference of ~2-3 sized terms (e.g.
+    # psi(1) = ln 10 - ... - (1 + 1/2 + ... + 1/9) = -0.577), so the sum is
+    # accumulated with compensation (Fast2Sum, valid because the terms
+    # decrease and acc >= t) to keep the result within a few ulp.
     acc = 0.0
-    while x < 10.0:
-        acc += 1.0 / x
+    comp = 0.0
+    if x < 10.0:
+        acc = 1.0 / x
         x += 1.0
+        while x < 10.0:
+            t = 1.0 / x
+            s = acc + t
+            comp += t - (s - acc)  # exact rounding error of acc + t
+            acc = s
+            x += 1.0
     # psi(x) ~ ln x - 1/(2x) - sum_{k=1..7} B_2k / (2k x^2k), Horner in 1/x^2:
     # B_2k/(2k) = 1/12, -1/120, 1/252, -1/240, 1/132, -691/32760, 1/12.
     z = 1.0 / (x * x)
@@ -279,7 +296,10 @@ def digamma(x):
             )
         )
     )
-    return (math.log(x) - 0.5 / x - series - acc) - reflection
+    # Subtract acc from ln x first: when they nearly cancel (x near the
+    # zero of psi at 1.46) that subtraction is exact, so only the final,
+    # small-magnitude operations round.
+    return (((math.log(x) - acc) - comp) - (0.5 / x + series)) - reflection
 
 
 # ---------------------------------------------------------------------------
@@ -328,8 +348,9 @@ def round_half_away(x):
 
     This is ``lax.round`` with its default ``RoundingMethod.AWAY_FROM_ZERO``
     (``np.round`` rounds half to even instead).  The sign of zero is kept
-    (``round_half_away(-0.4) == -0.0``).  Uses ``x - trunc(x)`` (exact)
-    rather than ``floor(x + 0.5)``, which is wrong for 0.49999999999999994.
+    (``round_half_away(-0.4) == -0.0``).  Tests the exact fraction
+    ``|x| - floor(|x|)`` rather than computing ``floor(x + 0.5)``, which is
+    wrong for 0.49999999999999994 (the addition rounds up to 1.0).
 
     >>> round_half_away(2.5), round_half_away(-2.5), round_half_away(2.4)
     (3.0, -3.0, 2.0)
