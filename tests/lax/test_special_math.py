@@ -16,18 +16,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-try:
-    from funcgrad.lax import special_math as sm
-except Exception:  # pragma: no cover - the package is mid-edit elsewhere
-    # special_math depends only on math and numpy, so it can be tested on its
-    # own even while another part of the package fails to import.
-    import importlib.util
-    import pathlib
-
-    _path = pathlib.Path(__file__).resolve().parents[2] / "funcgrad" / "lax" / "special_math.py"
-    _spec = importlib.util.spec_from_file_location("funcgrad_lax_special_math", _path)
-    sm = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sm)
+from funcgrad.lax import special_math as sm
 
 SETTINGS = settings(max_examples=50, deadline=None)
 
