@@ -6,6 +6,7 @@ import numpy as np
 import funcgrad
 import funcgrad.numpy as jnp
 from funcgrad import lax, tree_util
+from funcgrad.transforms.jvp import jvp
 
 
 def _section(title: str) -> None:
@@ -36,7 +37,18 @@ def main() -> None:
     _section("pytrees: functions take and return nested containers")
     leaves, treedef = tree_util.tree_flatten(params)
     print("treedef:", treedef, " leaves:", [leaf.shape for leaf in leaves])
-    print("tree_map:", tree_util.tree_map(lambda p: p.sum(), params))
+    print("tree_map:", tree_util.tree_map(jnp.sum, params))
+
+    _section("jvp: forward-mode derivatives, through Python control flow")
+
+    def f(x):
+        if x > 0:  # fine: x carries its concrete value outside jit
+            return jnp.sin(x) * x
+        return jnp.cos(x)
+
+    value, derivative = jvp(f, (1.0,), (1.0,))
+    print(f"f(1.0) = {float(value):.6f}, f'(1.0) = {float(derivative):.6f} "
+          f"(exact: {np.cos(1.0) + np.sin(1.0):.6f})")
 
     _section("errors name the operation and the shapes")
     try:

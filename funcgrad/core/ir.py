@@ -174,9 +174,11 @@ class _PrettyPrinter:
 
     def eqn(self, eqn: JaxprEqn, indent: str = "") -> str:
         params = ""
-        if eqn.params:
+        # Parameters left at None (no precision requested, ...) are noise.
+        shown = {k: v for k, v in eqn.params.items() if v is not None}
+        if shown:
             items = ", ".join(f"{k}={_format_param(v, self, indent + '    ')}"
-                              for k, v in eqn.params.items())
+                              for k, v in shown.items())
             params = f"[{items}]"
         args = " ".join(self.name(a) for a in eqn.invars)
         outs = " ".join(self.binder(v) for v in eqn.outvars)
