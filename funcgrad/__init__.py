@@ -16,7 +16,8 @@ from funcgrad.core import (Array, ClosedJaxpr, ConcretizationTypeError, Jaxpr,  
                            check_jaxpr, eval_jaxpr, make_jaxpr)
 from funcgrad import lax  # noqa: E402
 from funcgrad import numpy  # noqa: E402
+from funcgrad.transforms.jvp import jvp  # noqa: E402
 
 __all__ = ["Array", "ClosedJaxpr", "ConcretizationTypeError", "Jaxpr", "ShapedArray",
            "TracerArrayConversionError", "UnexpectedTracerError", "check_jaxpr",
-           "eval_jaxpr", "lax", "make_jaxpr", "numpy", "tree_util"]
+           "eval_jaxpr", "jvp", "lax", "make_jaxpr", "numpy", "tree_util"]

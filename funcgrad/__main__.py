@@ -6,7 +6,6 @@ import numpy as np
 import funcgrad
 import funcgrad.numpy as jnp
 from funcgrad import lax, tree_util
-from funcgrad.transforms.jvp import jvp
 
 
 def _section(title: str) -> None:
@@ -46,7 +45,7 @@ def main() -> None:
             return jnp.sin(x) * x
         return jnp.cos(x)
 
-    value, derivative = jvp(f, (1.0,), (1.0,))
+    value, derivative = funcgrad.jvp(f, (1.0,), (1.0,))
     print(f"f(1.0) = {float(value):.6f}, f'(1.0) = {float(derivative):.6f} "
           f"(exact: {np.cos(1.0) + np.sin(1.0):.6f})")
 
