@@ -8,7 +8,9 @@ import os
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
+    # Under CI the examples are derandomized, so a run is reproducible.
     "default", max_examples=20, deadline=None, print_blob=True,
+    derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile(
     "nightly", max_examples=400, deadline=None, print_blob=True,
