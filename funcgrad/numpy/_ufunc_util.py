@@ -56,10 +56,11 @@ def check_kwargs(name: str, kwargs: dict):
     return dtype
 
 
-def broadcast_all(name: str, ops: list) -> list:
+def broadcast_all(name: str, ops: list, shapes=None) -> list:
     """Broadcast non-0-d operands to their common shape (0-d ones combine with
     any shape in lax)."""
-    shapes = [get_aval(o).shape for o in ops]
+    if shapes is None:
+        shapes = [get_aval(o).shape for o in ops]
     if len({s for s in shapes if s}) <= 1:
         return ops
     shape = broadcast_shapes(name, *shapes)
@@ -84,7 +85,9 @@ def prepare(name: str, np_name: str, args, compute: str, dtype=None, nin=None) -
         raise TypeError(f"funcgrad.numpy.{name} does not support input dtype{plural} {got} "
                         f"(NumPy has no loop for {dt.name})")
     target = loop if compute == "out" else dt
-    return broadcast_all(name, [convert(o, target, weak) for o in ops])
+    ops = [o if a.dtype == target and a.weak_type == weak else convert(o, target, weak)
+           for o, a in zip(ops, avals, strict=True)]
+    return broadcast_all(name, ops, [a.shape for a in avals])
 
 
 def convert(x, dt: np.dtype, weak: bool = False):

@@ -40,13 +40,15 @@ def _dtype(dt, default=None) -> np.dtype | None:
 def _shape(shape, name: str) -> tuple[int, ...]:
     """A static shape from an int or a sequence of ints."""
     if isinstance(shape, Tracer):
-        raise TypeError(f"{name}: shapes must be static, got a traced value {shape.aval.str_short()}")
+        raise TypeError(f"{name}: shapes must be static, got a traced value "
+                        f"{shape.aval.str_short()}")
     try:
         if np.ndim(shape) == 0:
             shape = (operator.index(shape),)
         shape = tuple(operator.index(s) for s in shape)
     except TypeError:
-        raise TypeError(f"{name}: expected a shape (an int or a sequence of ints), got {shape!r}") from None
+        raise TypeError(f"{name}: expected a shape (an int or a sequence of ints), "
+                        f"got {shape!r}") from None
     if any(s < 0 for s in shape):
         raise ValueError(f"{name}: negative dimensions are not allowed, got {shape}")
     return shape
@@ -54,7 +56,8 @@ def _shape(shape, name: str) -> tuple[int, ...]:
 
 def _no_order(order, name: str) -> None:
     if order not in (None, "C", "K", "A"):
-        raise NotImplementedError(f"{name}: order={order!r} is not supported (arrays are C-ordered)")
+        raise NotImplementedError(f"{name}: order={order!r} is not supported "
+                                  f"(arrays are C-ordered)")
 
 
 # --------------------------------------------------------------- array
@@ -125,8 +128,9 @@ def array(object, dtype=None, copy: bool = True, order=None, ndmin: int = 0):  #
         except ValueError as e:
             raise ValueError(f"array: could not convert the input to an array: {e}") from None
         if buffer.dtype == object_dtype:
-            raise TypeError(f"array: cannot make an array of Python objects from {type(object).__name__} "
-                            f"(ragged nested sequences or non-numeric elements)")
+            raise TypeError(f"array: cannot make an array of Python objects from "
+                            f"{type(object).__name__} (ragged nested sequences or "
+                            f"non-numeric elements)")
         if buffer.dtype.kind == "U" or buffer.dtype.kind == "S":
             raise TypeError("array: strings are not supported")
         dtypes.canonicalize(buffer.dtype)
@@ -399,7 +403,7 @@ def geomspace(start, stop, num: int = 50, endpoint: bool = True, dtype=None, axi
     from funcgrad.numpy import ufuncs
     start = asarray_operand(start, "geomspace")
     stop = asarray_operand(stop, "geomspace")
-    for v, label in ((start, "start"), (stop, "stop")):
+    for v in (start, stop):
         if get_aval(v).dtype.kind == "c":
             raise NotImplementedError("geomspace: complex endpoints are not supported")
         if not isinstance(v, Tracer) and np.any(np.asarray(v) == 0):
@@ -534,8 +538,8 @@ def indices(dimensions: Sequence[int], dtype=None, sparse: bool = False):
     dims = _shape(dimensions, "indices")
     dt = _dtype(dtype, dtypes.int64)
     if sparse:
-        return tuple(lax.broadcasted_iota(dt, tuple(d if j == i else 1 for j, d in enumerate(dims)), i)
-                     for i in range(len(dims)))
+        return tuple(lax.broadcasted_iota(dt, tuple(d if j == i else 1 for j, d in enumerate(dims)),
+                                          i) for i in range(len(dims)))
     grids = [lax.reshape(lax.broadcasted_iota(dt, dims, i), (1,) + dims) for i in range(len(dims))]
     if not grids:
         return zeros((0,), dt)

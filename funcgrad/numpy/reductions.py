@@ -432,7 +432,7 @@ def cumsum(a, axis=None, dtype=None, out=None):
 
     >>> cumsum(jnp.array([[1, 2], [3, 4]]), axis=1)
     Array([[1, 3],
-           [3, 7]])
+           [3, 7]], dtype=int64)
     """
     if out is not None:
         raise TypeError(f"cumsum: {IMMUTABLE}")
@@ -638,7 +638,7 @@ def _check_q(q, lo_hi, what):
             raise ValueError(f"{what} must be in the range [0, {lo_hi}]")
 
 
-def _quantile(name, x, q, axis, method, keepdims, ignore_nan):
+def _quantile(name, x, q, axis, method, keepdims, ignore_nan, weak_q):
     if method not in _METHODS:
         raise NotImplementedError(f"{name}: method={method!r} is not supported; use one of "
                                   f"{', '.join(_METHODS)}")
@@ -682,7 +682,9 @@ def _quantile(name, x, q, axis, method, keepdims, ignore_nan):
         prev_i = ufuncs.where(above, cap, ufuncs.clip(prev_i, 0, cap))
         next_i = ufuncs.where(above, prev_i, ufuncs.add(prev_i, 1))
         lo, hi = take(s, prev_i), take(s, next_i)
-        if not per_slice:
+        if weak_q:
+            gamma = convert(gamma, _dt(gamma), True)  # the array's dtype decides
+        elif not per_slice:
             gamma = lax.reshape(gamma, _shape(gamma) + (1,) * (get_aval(s).ndim - 1))
         result = _lerp(lo, hi, gamma)
     if not ignore_nan and _dt(s).kind == "f":
@@ -695,20 +697,18 @@ def _quantile(name, x, q, axis, method, keepdims, ignore_nan):
 
 
 def _quantile_q(a, q, name, percent: bool):
+    """``(a, q, weak_q)``: ``q`` as a strongly typed array (float64 for
+    Python floats; percentiles divided by 100).  A Python scalar ``q`` is
+    *weak*: it does not widen a float32 result (NumPy 2.4's rule)."""
     x = asarray_operand(a, name)
     if _dt(x).kind == "c":
         raise TypeError(f"{name}: a must be an array of real numbers")
+    weak_q = type(q) in (int, float)
+    _check_q(q, 100 if percent else 1, "Percentiles" if percent else "Quantiles")
+    q = asarray_operand(q, name)
     if percent:
-        _check_q(q, 100, "Percentiles")
-        q = ufuncs.true_divide(q, np.asarray(100, _dt(x)) if _dt(x).kind == "f" else 100)
-        q = convert(q, _dt(q))  # strong, like NumPy's array of quantiles
-    else:
-        _check_q(q, 1, "Quantiles")
-        if isinstance(q, (int, float)) and not isinstance(q, bool) and _dt(x).kind == "f":
-            q = np.asarray(q, _dt(x))
-        q = asarray_operand(q, name)
-        q = convert(q, _dt(q))
-    return x, q
+        q = ufuncs.true_divide(q, 100)
+    return x, convert(q, _dt(q)), weak_q
 
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -724,8 +724,8 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
         raise TypeError(f"quantile: {IMMUTABLE}")
     if weights is not None:
         raise NotImplementedError("quantile: weights= is not supported")
-    x, q = _quantile_q(a, q, "quantile", False)
-    return _quantile("quantile", x, q, axis, interpolation or method, keepdims, False)
+    x, q, weak_q = _quantile_q(a, q, "quantile", False)
+    return _quantile("quantile", x, q, axis, interpolation or method, keepdims, False, weak_q)
 
 
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -739,8 +739,8 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
         raise TypeError(f"percentile: {IMMUTABLE}")
     if weights is not None:
         raise NotImplementedError("percentile: weights= is not supported")
-    x, q = _quantile_q(a, q, "percentile", True)
-    return _quantile("percentile", x, q, axis, interpolation or method, keepdims, False)
+    x, q, weak_q = _quantile_q(a, q, "percentile", True)
+    return _quantile("percentile", x, q, axis, interpolation or method, keepdims, False, weak_q)
 
 
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -750,8 +750,8 @@ def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear
         raise TypeError(f"nanquantile: {IMMUTABLE}")
     if weights is not None:
         raise NotImplementedError("nanquantile: weights= is not supported")
-    x, q = _quantile_q(a, q, "nanquantile", False)
-    return _quantile("nanquantile", x, q, axis, interpolation or method, keepdims, True)
+    x, q, weak_q = _quantile_q(a, q, "nanquantile", False)
+    return _quantile("nanquantile", x, q, axis, interpolation or method, keepdims, True, weak_q)
 
 
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -761,8 +761,8 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
         raise TypeError(f"nanpercentile: {IMMUTABLE}")
     if weights is not None:
         raise NotImplementedError("nanpercentile: weights= is not supported")
-    x, q = _quantile_q(a, q, "nanpercentile", True)
-    return _quantile("nanpercentile", x, q, axis, interpolation or method, keepdims, True)
+    x, q, weak_q = _quantile_q(a, q, "nanpercentile", True)
+    return _quantile("nanpercentile", x, q, axis, interpolation or method, keepdims, True, weak_q)
 
 
 def _median(name, a, axis, out, keepdims, ignore_nan):

@@ -420,7 +420,7 @@ def maximum(x1, x2):
     """Elementwise maximum, propagating nan.
 
     >>> maximum(jnp.array([1.0, jnp.nan]), 0.5)
-    Array([1. , nan], dtype=float64)
+    Array([ 1., nan], dtype=float64)
     """
     if dtype_of(x1).kind == "c":
         return _maximum(x1, x2, lambda a, b: or_(lex_less(b, a, True), isnan_(a)))
@@ -598,7 +598,7 @@ def ldexp(x1, x2, /, **kwargs):
     """``x1 * 2**x2`` for an integer exponent ``x2``.
 
     >>> ldexp(0.75, 3)
-    Array(6., dtype=float64, weak_type=True)
+    Array(6., dtype=float64)
     """
     dtype = check_kwargs("ldexp", kwargs)
     m = asarray_operand(x1, "ldexp")

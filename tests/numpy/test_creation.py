@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import funcgrad
 import funcgrad.numpy as jnp
+from funcgrad.numpy import creation, dtypes_api
 from tests.util import assert_close, check_against_numpy, eager_and_staged
 
 SOME = settings(max_examples=max(5, settings.default.max_examples // 2))
@@ -41,7 +41,8 @@ def test_like_functions(dtype):
                             if dtype is None else lambda a: getattr(np, name)(a, dtype), a)
         check_against_numpy(lambda a: getattr(jnp, name)(a, dtype, shape=(4,)),
                             lambda a: getattr(np, name)(a, dtype, shape=(4,)), a)
-    check_against_numpy(lambda a: jnp.full_like(a, 2.7, dtype), lambda a: np.full_like(a, 2.7, dtype), a)
+    check_against_numpy(lambda a: jnp.full_like(a, 2.7, dtype),
+                        lambda a: np.full_like(a, 2.7, dtype), a)
     out = eager_and_staged(lambda a: jnp.empty_like(a, dtype), a)
     assert out.shape == a.shape and out.dtype == np.empty_like(a, dtype).dtype
     assert jnp.zeros_like(3.0).dtype == np.zeros_like(3.0).dtype
@@ -49,7 +50,8 @@ def test_like_functions(dtype):
 
 
 def test_full_with_traced_and_array_fill():
-    check_against_numpy(lambda v: jnp.full((2, 3), v), lambda v: np.full((2, 3), v), np.float32(1.5))
+    check_against_numpy(lambda v: jnp.full((2, 3), v), lambda v: np.full((2, 3), v),
+                        np.float32(1.5))
     check_against_numpy(lambda v: jnp.full((2, 3), v), lambda v: np.full((2, 3), v),
                         np.array([1.0, 2.0, 3.0]))
     check_against_numpy(lambda v: jnp.full((2,), v, np.int32), lambda v: np.full((2,), v, np.int32),
@@ -95,7 +97,8 @@ def test_array_of_traced_elements():
     check_against_numpy(f, lambda x, y: np.array([[x, 2.0 * x], [y, 1.0]]), 1.5, np.float64(-2.0))
     out = eager_and_staged(lambda x: jnp.array([x, x + 1]), np.float32(2.0))
     assert out.dtype == np.float32  # Python scalars in the list are weak
-    vecs = eager_and_staged(lambda a, b: jnp.array([a, b], dtype=np.float32), np.ones(3), np.zeros(3))
+    vecs = eager_and_staged(lambda a, b: jnp.array([a, b], dtype=np.float32), np.ones(3),
+                            np.zeros(3))
     assert_close(vecs, np.array([np.ones(3), np.zeros(3)], np.float32))
     with pytest.raises(ValueError, match="ragged"):
         funcgrad.make_jaxpr(lambda a: jnp.array([a, [1.0, 2.0]]))(np.ones(3))
@@ -171,7 +174,8 @@ def test_linspace(num, endpoint, retstep, dtype, kind, axis):
 
     def ref(a, b):
         with np.errstate(all="ignore"):
-            return np.linspace(a, b, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
+            return np.linspace(a, b, num, endpoint=endpoint, retstep=retstep, dtype=dtype,
+                               axis=axis)
     if retstep:
         out, step = eager_and_staged(ours, start, stop)
         exp_out, exp_step = ref(start, stop)
@@ -239,7 +243,8 @@ def test_indices_fromfunction(dims, sparse):
     else:
         assert_close(out, expected)
     if dims:
-        assert_close(jnp.fromfunction(lambda *i: sum(i), dims), np.fromfunction(lambda *i: sum(i), dims))
+        assert_close(jnp.fromfunction(lambda *i: sum(i), dims),
+                     np.fromfunction(lambda *i: sum(i), dims))
         assert_close(jnp.fromfunction(lambda *i: i[0] * 2, dims, dtype=np.int32),
                      np.fromfunction(lambda *i: i[0] * 2, dims, dtype=np.int32))
 
@@ -313,3 +318,12 @@ def test_astype(src, dst):
         expected = x.real.astype(dst)
     check_against_numpy(lambda x: jnp.astype(x, dst), lambda x: expected, x)
     check_against_numpy(lambda x: jnp.asarray(x).astype(dst), lambda x: expected, x)
+
+
+def test_docstring_examples():
+    import doctest
+    for module in (creation, dtypes_api):
+        result = doctest.testmod(module, extraglobs={"jnp": jnp, "np": np},
+                                 optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, f"{result.failed} docstring examples of {module.__name__} failed"
+        assert result.attempted > 0
