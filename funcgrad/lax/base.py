@@ -75,8 +75,11 @@ def unary_shape_rule(name: str, kinds: str, out_dtype: Callable | np.dtype | Non
     """Abstract-eval rule of an elementwise unary primitive."""
     def abstract_eval(x: ShapedArray, **params):
         check_dtype(name, x, kinds)
+        # A dtype rule is a function; np.bool_ and friends are callable
+        # types, not rules.
+        is_rule = callable(out_dtype) and not isinstance(out_dtype, type)
         dt = x.dtype if out_dtype is None else (
-            out_dtype(x.dtype) if callable(out_dtype) else np.dtype(out_dtype))
+            out_dtype(x.dtype) if is_rule else np.dtype(out_dtype))
         return [ShapedArray(x.shape, dt, x.weak_type and keep_weak)]
     return abstract_eval
 

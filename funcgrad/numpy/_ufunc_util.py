@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import inspect
 
 import numpy as np
 
@@ -85,9 +86,20 @@ def prepare(name: str, np_name: str, args, compute: str, dtype=None, nin=None) -
         raise TypeError(f"funcgrad.numpy.{name} does not support input dtype{plural} {got} "
                         f"(NumPy has no loop for {dt.name})")
     target = loop if compute == "out" else dt
-    ops = [o if a.dtype == target and a.weak_type == weak else convert(o, target, weak)
-           for o, a in zip(ops, avals, strict=True)]
+    ops = [o if a.dtype == target and a.weak_type == weak else
+           _python_scalar(x, repr(x), target, weak) if type(x) in _PY_SCALARS else
+           convert(o, target, weak) for x, o, a in zip(args, ops, avals, strict=True)]
     return broadcast_all(name, ops, [a.shape for a in avals])
+
+
+_PY_SCALARS = (bool, int, float, complex)
+
+
+@functools.lru_cache(maxsize=512)
+def _python_scalar(value, text: str, dt: np.dtype, weak: bool) -> Array:
+    """A Python scalar converted to ``dt``, cached (arrays are immutable, and
+    ``x * 2.0`` is common); ``text`` (its repr) keeps -0.0 apart from 0.0."""
+    return convert(asarray_operand(value), dt, weak)
 
 
 def convert(x, dt: np.dtype, weak: bool = False):
@@ -102,6 +114,33 @@ def convert(x, dt: np.dtype, weak: bool = False):
     out = np.asarray(out)
     out.flags.writeable = False
     return Array._from_buffer(out, weak)
+
+
+def ufunc(registry: list, nin: int, compute: str = "out", np_name: str | None = None,
+          name: str | None = None):
+    """Decorator: a NumPy-style elementwise function (argument checks,
+    promotion, broadcasting) from ``impl`` acting on prepared operands; its
+    name is appended to ``registry`` (a module's ``__all__``)."""
+    def deco(impl):
+        fname = name or impl.__name__
+        loop_name = np_name or fname
+
+        def fn(*args, **kwargs):
+            if len(args) != nin:
+                raise TypeError(f"{fname}() takes {nin} positional argument{'s' * (nin > 1)} "
+                                f"but {len(args)} were given")
+            dtype = check_kwargs(fname, kwargs)
+            return impl(*prepare(fname, loop_name, args, compute, dtype))
+
+        fn.__name__ = fn.__qualname__ = fname
+        fn.__doc__ = impl.__doc__
+        fn.__signature__ = inspect.Signature(
+            [inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY)
+             for p in (["x"] if nin == 1 else ["x1", "x2"])]
+            + [inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
+        registry.append(fname)
+        return fn
+    return deco
 
 
 def dtype_of(x) -> np.dtype:

@@ -16,7 +16,7 @@ Array([3., 3., 3.], dtype=float32)
 from __future__ import annotations
 
 import builtins
-import inspect
+import functools
 
 import numpy as np
 
@@ -28,34 +28,11 @@ from funcgrad.numpy._ufunc_util import (IMMUTABLE, LN10, LN2, and_, broadcast_al
                                         frexp_kernel, gcd_kernel, hypot_kernel, int_power,
                                         isfinite_, isnan_, lex_less, logaddexp2_kernel,
                                         logaddexp_kernel, make_complex, not_, or_, prepare, rint_,
-                                        scale2, select, signbit_, trunc_)
+                                        scale2, select, signbit_, trunc_, ufunc)
 from funcgrad.numpy._util import asarray_operand, broadcast_shapes, convert_to, promote_args_inexact
 
 __all__: list[str] = []
-
-def _ufunc(nin: int, compute: str = "out", np_name: str | None = None, name: str | None = None):
-    """Declare an elementwise function from ``impl`` acting on prepared
-    operands (same dtype, broadcast-compatible)."""
-    def deco(impl):
-        fname = name or impl.__name__
-        loop_name = np_name or fname
-
-        def fn(*args, **kwargs):
-            if len(args) != nin:
-                raise TypeError(f"{fname}() takes {nin} positional argument{'s' * (nin > 1)} "
-                                f"but {len(args)} were given")
-            dtype = check_kwargs(fname, kwargs)
-            return impl(*prepare(fname, loop_name, args, compute, dtype))
-
-        fn.__name__ = fn.__qualname__ = fname
-        fn.__doc__ = impl.__doc__
-        fn.__signature__ = inspect.Signature(
-            [inspect.Parameter(p, inspect.Parameter.POSITIONAL_ONLY)
-             for p in (["x"] if nin == 1 else ["x1", "x2"])]
-            + [inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
-        __all__.append(fname)
-        return fn
-    return deco
+_ufunc = functools.partial(ufunc, __all__)
 
 
 # ---------------------------------------------------------- arithmetic
