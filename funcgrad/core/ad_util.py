@@ -35,6 +35,23 @@ def is_zero(t) -> bool:
     return type(t) is Zero
 
 
+class UndefinedPrimal:
+    """An operand of a linear primitive that is being transposed: only its
+    type is known (its value is what the backward pass solves for)."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray):
+        self.aval = aval
+
+    def __repr__(self) -> str:
+        return f"UndefinedPrimal({self.aval.str_short()})"
+
+
+def is_undefined_primal(x) -> bool:
+    return type(x) is UndefinedPrimal
+
+
 def instantiate(t):
     """A real array for a tangent, materialising symbolic zeros."""
     if type(t) is not Zero:
@@ -69,6 +86,11 @@ def differentiable_dtype(dtype) -> bool:
     return np.dtype(dtype).kind in "fc"
 
 
+def _mark_nonlinear(primitive) -> None:
+    if primitive.transpose is None:
+        primitive.not_applicable.setdefault("transpose", "not linear")
+
+
 def defjvp(primitive, *tangent_fns: Callable | None) -> None:
     """Declare a jvp rule from one function per operand.
 
@@ -87,6 +109,7 @@ def defjvp(primitive, *tangent_fns: Callable | None) -> None:
                 total = add_tangents(total, broadcast_tangent(fn(t, *primals, **params), out_aval))
         return [out], [total]
     primitive.jvp = jvp
+    _mark_nonlinear(primitive)
 
 
 def defjvp_with_output(primitive, tangent_fn: Callable) -> None:
@@ -99,6 +122,7 @@ def defjvp_with_output(primitive, tangent_fn: Callable) -> None:
             return [out], [Zero.like(out)]
         return [out], [tangent_fn(t, out, x, **params)]
     primitive.jvp = jvp
+    _mark_nonlinear(primitive)
 
 
 def deflinear(primitive) -> None:

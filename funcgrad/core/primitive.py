@@ -12,6 +12,12 @@ Rule contracts (uniform, so transforms stay generic):
 * ``abstract_eval(*avals, **params) -> list[ShapedArray]``: shape/dtype rule.
 * ``jvp(primals, tangents, **params) -> (primals_out, tangents_out)``.
 * ``transpose(cts, *args, **params) -> list``: for linear primitives.
+  ``cts`` has one cotangent per output (``Zero`` possible only for
+  multiple-result primitives; a rule is never called when all are zero);
+  the operands being transposed are ``UndefinedPrimal(aval)``, the others
+  are ordinary values the rule may use (a constant factor, indices).  It
+  returns one entry per operand: the cotangent (exactly the operand's shape
+  and dtype, or ``Zero``) for each UndefinedPrimal, ``None`` for the rest.
 * ``batch(args, dims, axis_size, **params) -> (outs, out_dims)``.
 
 A rule a primitive can never have is declared so explicitly (for example
@@ -42,14 +48,29 @@ class Primitive:
         self.impl: Callable[..., list] | None = None
         self.abstract_eval: Callable[..., list] | None = None
         self.jvp: Callable | None = None
-        self.transpose: Callable | None = None
+        self._transpose: Callable | None = None
         self.batch: Callable | None = None
         # Backend-neutral scalar expression for elementwise primitives, e.g.
         # "math.exp({x})"; the CPU and CUDA code generators both read it.
         self.scalar_expr: str | None = None
         # Which rules are deliberately absent (e.g. {"jvp"} for argmax).
         self.not_applicable: dict[str, str] = {}
+        # Effectful primitives (printing) are never removed by dead-code
+        # elimination.
+        self.effectful = False
         registry[name] = self
+
+    @property
+    def transpose(self) -> Callable | None:
+        return self._transpose
+
+    @transpose.setter
+    def transpose(self, rule: Callable | None) -> None:
+        # A jvp combinator may have marked the primitive "not linear" before
+        # its transpose rule was declared; the rule wins.
+        self._transpose = rule
+        if rule is not None:
+            self.not_applicable.pop("transpose", None)
 
     def bind(self, *args: Any, **params: Any):
         from funcgrad.core.trace import bind

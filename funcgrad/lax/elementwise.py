@@ -14,9 +14,10 @@ import numpy as np
 
 from funcgrad.core import dtypes
 from funcgrad.core.ad_util import (Zero, deflinear, defjvp, defjvp_with_output, instantiate,
-                                   not_differentiable)
+                                   is_undefined_primal, not_differentiable)
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.primitive import Primitive
+from funcgrad.core.trace import get_aval
 from funcgrad.lax import special_math as sm
 from funcgrad.lax.base import (ANY, BOOL_INT, FLOAT, INEXACT, INT, NUMBER, asoperand,
                                check_dtype, convert_weak_scalars, elementwise_shape,
@@ -258,7 +259,6 @@ defjvp(pow_p, _pow_jvp_base, _pow_jvp_exponent)
 def _minmax_weight(x, y, pick):
     """1 where ``pick`` chooses x, 1/2 at ties (the gradient is split evenly,
     as in JAX), 0 elsewhere."""
-    from funcgrad.core.trace import get_aval
     dt = get_aval(x).dtype
     return add(convert_element_type(pick(x, y), dt),
                mul(convert_element_type(eq(x, y), dt), 0.5))
@@ -278,7 +278,6 @@ for _p in (nextafter_p, and_p, or_p, xor_p, shift_left_p, shift_right_logical_p,
 def _where(pred, on_true, on_false):
     """``select`` that broadcasts 0-d operands (Python scalars adapt to the
     dtype of the array operand) to the common shape; used by rules."""
-    from funcgrad.core.trace import get_aval
     from funcgrad.lax.shape import broadcast_in_dim
     on_true, on_false = convert_weak_scalars("select", (on_true, on_false))
     pred = asoperand(pred, "select")
@@ -361,6 +360,74 @@ defjvp(clamp_p,
        lambda t, lo, x, hi: _where(gt(x, hi), t, 0.0))
 
 
+# ------------------------------------------- transposes (linear primitives)
+def _unbroadcast(operand_aval: ShapedArray, ct):
+    """A 0-d operand of an elementwise primitive was used at every output
+    element: its cotangent is the sum of the output's."""
+    from funcgrad.lax.reductions import reduce_sum
+    ct_aval = get_aval(ct)
+    if ct_aval.shape != operand_aval.shape:
+        ct = reduce_sum(ct, tuple(range(ct_aval.ndim)))
+    if get_aval(ct).dtype != operand_aval.dtype:
+        ct = convert_element_type(ct, operand_aval.dtype)
+    return ct
+
+
+def _add_transpose(cts, x, y):
+    (ct,) = cts
+    return [_unbroadcast(x.aval, ct) if is_undefined_primal(x) else None,
+            _unbroadcast(y.aval, ct) if is_undefined_primal(y) else None]
+
+
+def _sub_transpose(cts, x, y):
+    (ct,) = cts
+    return [_unbroadcast(x.aval, ct) if is_undefined_primal(x) else None,
+            _unbroadcast(y.aval, neg(ct)) if is_undefined_primal(y) else None]
+
+
+def _mul_transpose(cts, x, y):
+    # mul is bilinear: it is transposed with respect to one operand while
+    # the other is a known factor.
+    (ct,) = cts
+    if is_undefined_primal(x) and is_undefined_primal(y):
+        raise ValueError("mul is not linear when both operands are unknown")
+    if is_undefined_primal(x):
+        return [_unbroadcast(x.aval, mul(ct, y)), None]
+    return [None, _unbroadcast(y.aval, mul(x, ct))]
+
+
+def _div_transpose(cts, x, y):
+    (ct,) = cts
+    if is_undefined_primal(y):
+        raise ValueError("div is linear in its numerator only")
+    return [_unbroadcast(x.aval, div(ct, y)), None]
+
+
+def _select_n_transpose(cts, which, *cases):
+    (ct,) = cts
+    if is_undefined_primal(which):
+        raise ValueError("select_n is not linear in its predicate")
+    from funcgrad.lax.shape import full_like
+    zeros = full_like(ct, 0)
+    out = [None]
+    for i, case in enumerate(cases):
+        if not is_undefined_primal(case):
+            out.append(None)
+            continue
+        # The cotangent goes to the case that was selected, zeros elsewhere.
+        picks = [ct if j == i else zeros for j in range(len(cases))]
+        out.append(select_n_p.bind(which, *picks))
+    return out
+
+
+neg_p.transpose = lambda cts, x: [neg(cts[0])]
+add_p.transpose = _add_transpose
+sub_p.transpose = _sub_transpose
+mul_p.transpose = _mul_transpose
+div_p.transpose = _div_transpose
+select_n_p.transpose = _select_n_transpose
+
+
 # ---------------------------------------------------- dtype conversion
 def _convert_impl(x, *, new_dtype, weak_type):
     x = np.asarray(x)
@@ -397,6 +464,15 @@ def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
 convert_element_type_p.jvp = _convert_jvp
 
 
+def _convert_transpose(cts, x, *, new_dtype, weak_type):
+    (ct,) = cts
+    return [convert_element_type_p.bind(ct, new_dtype=x.aval.dtype, weak_type=x.aval.weak_type)
+            if get_aval(ct).dtype != x.aval.dtype else ct]
+
+
+convert_element_type_p.transpose = _convert_transpose
+
+
 def convert_element_type(x, new_dtype, weak_type: bool = False):
     """Cast ``x`` to ``new_dtype`` (float to int truncates toward zero).
 
@@ -405,7 +481,6 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
     """
     x = asoperand(x, "convert_element_type")
     new_dtype = dtypes.canonicalize(new_dtype)
-    from funcgrad.core.trace import get_aval
     aval = get_aval(x)
     if aval.dtype == new_dtype and aval.weak_type == weak_type:
         return x
@@ -522,7 +597,6 @@ def clamp(min, x, max):  # noqa: A002 (lax's parameter names)
 
 def elementwise_out_shape(*xs) -> tuple[int, ...]:
     """The shape of an elementwise result, checking compatibility."""
-    from funcgrad.core.trace import get_aval
     return elementwise_shape("elementwise", [get_aval(x) for x in xs])
 
 
