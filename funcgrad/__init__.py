@@ -17,7 +17,11 @@ from funcgrad.core import (Array, ClosedJaxpr, ConcretizationTypeError, Jaxpr,  
 from funcgrad import lax  # noqa: E402
 from funcgrad import numpy  # noqa: E402
 from funcgrad.transforms.jvp import jvp  # noqa: E402
+from funcgrad.transforms.autodiff import (grad, hessian, jacfwd, jacrev, linearize,  # noqa: E402
+                                          value_and_grad, vjp)
+from funcgrad.transforms.transpose import linear_transpose  # noqa: E402
 
 __all__ = ["Array", "ClosedJaxpr", "ConcretizationTypeError", "Jaxpr", "ShapedArray",
            "TracerArrayConversionError", "UnexpectedTracerError", "check_jaxpr",
-           "eval_jaxpr", "jvp", "lax", "make_jaxpr", "numpy", "tree_util"]
+           "eval_jaxpr", "grad", "hessian", "jacfwd", "jacrev", "jvp", "lax", "linear_transpose",
+           "linearize", "make_jaxpr", "numpy", "tree_util", "value_and_grad", "vjp"]

@@ -18,6 +18,8 @@ from funcgrad.core.avals import ShapedArray
 from funcgrad.core.errors import ConcretizationTypeError
 from funcgrad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 from funcgrad.core.trace import Trace, Tracer, bind, full_raise, get_aval, new_main
+from funcgrad.passes.dce import dce_jaxpr
+from funcgrad.passes.simplify import simplify_eqn
 
 
 class StagingTracer(Tracer):
@@ -133,6 +135,10 @@ class StagingTrace(Trace):
         if primitive.abstract_eval is None:
             raise NotImplementedError(f"primitive {primitive.name} has no abstract_eval rule")
         out_avals = primitive.abstract_eval(*[t.aval for t in tracers], **params)
+        replacement = simplify_eqn(primitive, [t.atom for t in tracers], out_avals, params)
+        if replacement is not None:
+            return [StagingTracer(self, a.aval if isinstance(a, Literal) else aval, a)
+                    for a, aval in zip(replacement, out_avals, strict=True)]
         return self.main.global_data.add_eqn(self, primitive, tracers, out_avals, params)
 
 
@@ -149,7 +155,11 @@ def trace_to_jaxpr(flat_fun: Callable, in_avals: Sequence[ShapedArray],
                       for aval, name in zip(in_avals, names, strict=True)]
         outs = flat_fun(*in_tracers)
         out_tracers = [full_raise(trace, o) for o in outs]
-        return builder.build(out_tracers)
+        jaxpr, consts = builder.build(out_tracers)
+    # Transforms emit freely (grad computes a primal value it then drops);
+    # dead equations never reach the user or a backend.
+    jaxpr, consts, _ = dce_jaxpr(jaxpr, consts)
+    return jaxpr, consts
 
 
 def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence, *args) -> list:

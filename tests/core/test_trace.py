@@ -23,8 +23,22 @@ def test_nested_make_jaxpr_closes_over_outer_tracers():
 
 
 def test_omnistaging_records_constant_operations():
-    closed = make_jaxpr(lambda x: lax.add(x, lax.sin(1.0)))(1.0)
+    # Operations on constant arrays are recorded, not evaluated at trace time.
+    closed = make_jaxpr(lambda x: lax.add(x, lax.sin(np.ones(2))))(np.ones(2))
     assert [e.primitive.name for e in closed.eqns] == ["sin", "add"]
+
+
+def test_staging_folds_literals_and_drops_identities():
+    closed = make_jaxpr(lambda x: lax.mul(lax.add(x, lax.mul(0.0, 3.0)), lax.sin(0.0) + 1.0))(
+        np.ones(2))
+    assert closed.eqns == []
+    (value,) = eval_jaxpr(closed.jaxpr, closed.consts, np.arange(2.0))
+    np.testing.assert_array_equal(value, [0.0, 1.0])
+
+
+def test_make_jaxpr_drops_dead_equations():
+    closed = make_jaxpr(lambda x: (lax.sin(x), lax.cos(x))[1])(np.ones(2))
+    assert [e.primitive.name for e in closed.eqns] == ["cos"]
 
 
 def test_make_jaxpr_pytrees_static_argnums_and_return_shape():
