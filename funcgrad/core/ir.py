@@ -37,6 +37,14 @@ class Literal:
     val: Any
     aval: ShapedArray
 
+    def value(self):
+        """The literal as an array of exactly its type (weak-typedness
+        included), for interpreters that evaluate jaxprs."""
+        from funcgrad.core.array import Array
+        buffer = np.array(self.val, self.aval.dtype)
+        buffer.flags.writeable = False
+        return Array._from_buffer(buffer, self.aval.weak_type)
+
     def __repr__(self) -> str:
         return f"Literal({_format_literal(self)})"
 

@@ -173,7 +173,7 @@ def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence, *args) -> list:
     env: dict[int, Any] = {}
 
     def read(atom):
-        return atom.val if isinstance(atom, Literal) else env[id(atom)]
+        return atom.value() if isinstance(atom, Literal) else env[id(atom)]
 
     for var, value in zip(jaxpr.constvars, consts, strict=True):
         env[id(var)] = value

@@ -63,6 +63,15 @@ class Trace:
     def process_primitive(self, primitive, tracers, params) -> list:
         raise NotImplementedError
 
+    # Functions with custom derivative rules (funcgrad.custom_jvp and
+    # custom_vjp): an interpreter that does not differentiate runs the
+    # function itself; the JVP interpreter overrides these to use the rules.
+    def process_custom_jvp_call(self, fun, jvp, tracers) -> list:
+        return fun(*tracers)
+
+    def process_custom_vjp_call(self, fun, fwd, bwd, tracers) -> list:
+        return fun(*tracers)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(level={self.main.level})"
 
@@ -267,6 +276,16 @@ def bind(primitive, args, params):
         return [full_lower(o) for o in outs]
     (out,) = outs
     return full_lower(out)
+
+
+def bind_custom_call(method: str, args, *rules) -> list:
+    """Apply a function with custom derivative rules (flat list in, flat list
+    out) in the topmost relevant interpreter, like ``bind`` does for a
+    primitive; ``method`` names the Trace method that handles it."""
+    trace = find_top_trace(args)
+    tracers = [full_raise(trace, a) for a in args]
+    outs = getattr(trace, method)(*rules, tracers)
+    return [full_lower(o) for o in outs]
 
 
 def get_aval(x) -> ShapedArray:

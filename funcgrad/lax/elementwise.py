@@ -428,6 +428,23 @@ div_p.transpose = _div_transpose
 select_n_p.transpose = _select_n_transpose
 
 
+# ------------------------------------------------------- stop_gradient
+stop_gradient_p = unary("stop_gradient", np.array, kinds=ANY, scalar="{x}")
+not_differentiable(stop_gradient_p, "it is the identity with a zero derivative by definition")
+
+
+def stop_gradient(x):
+    """The identity, but with a zero derivative: differentiation treats
+    ``stop_gradient(x)`` as a constant.
+
+    >>> import funcgrad
+    >>> funcgrad.grad(lambda x: x * stop_gradient(x))(3.0)
+    Array(3., dtype=float64, weak_type=True)
+    """
+    from funcgrad import tree_util
+    return tree_util.tree_map(lambda leaf: stop_gradient_p.bind(asoperand(leaf, "stop_gradient")), x)
+
+
 # ---------------------------------------------------- dtype conversion
 def _convert_impl(x, *, new_dtype, weak_type):
     x = np.asarray(x)

@@ -12,7 +12,8 @@ import numpy as np
 
 from funcgrad import tree_util
 from funcgrad.core.ad_util import Zero, differentiable_dtype, instantiate
-from funcgrad.core.trace import Trace, Tracer, full_lower, full_raise, get_aval, new_main
+from funcgrad.core.trace import (Trace, Tracer, bind_custom_call, full_lower, full_raise, get_aval,
+                                 new_main)
 
 
 class JVPTracer(Tracer):
@@ -58,6 +59,43 @@ class JVPTrace(Trace):
                 f"Differentiation rule for '{primitive.name}' is not implemented")
         primals_out, tangents_out = primitive.jvp(primals, tangents, **params)
         return [JVPTracer(self, p, t) for p, t in zip(primals_out, tangents_out, strict=True)]
+
+    def process_custom_jvp_call(self, fun, jvp, tracers):
+        primals = [t.primal for t in tracers]
+        tangents = [t.tangent for t in tracers]
+        if all(type(t) is Zero for t in tangents):
+            outs = bind_custom_call("process_custom_jvp_call", primals, fun, jvp)
+            self._check_closure(fun, outs)
+            return [JVPTracer(self, o, Zero.like(o)) for o in outs]
+        # The user's rule sees real arrays, as in JAX.
+        primals_out, tangents_out = jvp(primals, [instantiate(t) for t in tangents])
+        self._check_closure(fun, primals_out + tangents_out)
+        return [JVPTracer(self, p, t) for p, t in zip(primals_out, tangents_out, strict=True)]
+
+    def process_custom_vjp_call(self, fun, fwd, bwd, tracers):
+        from funcgrad.transforms.custom_derivatives import custom_lin_p
+        primals = [t.primal for t in tracers]
+        tangents = [t.tangent for t in tracers]
+        if all(type(t) is Zero for t in tangents):
+            outs = bind_custom_call("process_custom_vjp_call", primals, fun, fwd, bwd)
+            self._check_closure(fun, outs)
+            return [JVPTracer(self, o, Zero.like(o)) for o in outs]
+        primals_out, residuals = fwd(*primals)
+        self._check_closure(fun, primals_out + residuals)
+        # The tangent map is opaque: it can only be transposed (by calling
+        # bwd), which is exactly what reverse mode does with it.
+        tangents_out = custom_lin_p.bind(
+            *residuals, *[instantiate(t) for t in tangents], num_res=len(residuals), bwd=bwd,
+            out_avals=tuple(get_aval(p).strip_weak_type() for p in primals_out),
+            fun_name=getattr(fun, "__name__", "fun"))
+        return [JVPTracer(self, p, t) for p, t in zip(primals_out, tangents_out, strict=True)]
+
+    def _check_closure(self, fun, values):
+        if any(isinstance(v, Tracer) and v._trace.main is self.main for v in values):
+            raise TypeError(
+                f"the custom derivative rule of {getattr(fun, '__name__', 'fun')} closes over "
+                f"a value that is being differentiated; pass that value to the function as an "
+                f"explicit argument instead")
 
 
 def jvp_flat(fun: Callable, primals: Sequence, tangents: Sequence) -> tuple[list, list]:

@@ -33,7 +33,7 @@ def backward_pass(jaxpr: Jaxpr, consts: Sequence, args: Sequence, cts_out: Seque
     linear: set[int] = set()
 
     def read(atom):
-        return atom.val if isinstance(atom, Literal) else env[id(atom)]
+        return atom.value() if isinstance(atom, Literal) else env[id(atom)]
 
     for var, value in zip(jaxpr.constvars, consts, strict=True):
         env[id(var)] = value
