@@ -420,6 +420,23 @@ def _select_n_transpose(cts, which, *cases):
     return out
 
 
+# real, imag and conj are real-linear maps of complex numbers.  Transposes
+# follow JAX's convention for complex cotangents (grad of imag(z) is -1j).
+def _real_transpose(cts, x):
+    return [convert_element_type(cts[0], x.aval.dtype)]
+
+
+def _imag_transpose(cts, x):
+    ct = convert_element_type(neg(cts[0]), x.aval.dtype)
+    return [mul(ct, np.array(1j, x.aval.dtype))]
+
+
+deflinear(real_p)
+deflinear(imag_p)
+deflinear(conj_p)
+real_p.transpose = _real_transpose
+imag_p.transpose = _imag_transpose
+conj_p.transpose = lambda cts, x: [conj(cts[0])]
 neg_p.transpose = lambda cts, x: [neg(cts[0])]
 add_p.transpose = _add_transpose
 sub_p.transpose = _sub_transpose

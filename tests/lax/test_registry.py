@@ -27,3 +27,14 @@ def test_primitive_has_impl_and_shape_rule(name):
     assert callable(p.impl), f"{name} has no impl"
     assert callable(p.abstract_eval), f"{name} has no abstract_eval"
     assert repr(p) == f"Primitive({name})"
+
+
+@pytest.mark.parametrize("name", sorted(registry))
+def test_primitive_declares_its_differentiation_rules(name):
+    """Every primitive has a jvp rule or says why it has none, and a
+    transpose rule or says it is not linear (so reverse mode can tell a
+    missing rule from one that cannot exist)."""
+    p = registry[name]
+    assert callable(p.jvp) or "jvp" in p.not_applicable, f"{name} has no jvp rule"
+    assert callable(p.transpose) or "transpose" in p.not_applicable, (
+        f"{name} has no transpose rule and does not declare itself non-linear")
