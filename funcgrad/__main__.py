@@ -49,6 +49,18 @@ def main() -> None:
     print(f"f(1.0) = {float(value):.6f}, f'(1.0) = {float(derivative):.6f} "
           f"(exact: {np.cos(1.0) + np.sin(1.0):.6f})")
 
+    _section("grad and Hessians: nest transforms freely")
+
+    def rosenbrock(x):
+        return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    x0 = jnp.array([0.5, 1.5, -0.5])
+    print("grad(rosenbrock)(x0)    =", funcgrad.grad(rosenbrock)(x0))
+    print("hessian(rosenbrock)(x0) =\n", funcgrad.hessian(rosenbrock)(x0))
+    print("d3/dx3 sin(x) at 0      =", funcgrad.grad(funcgrad.grad(funcgrad.grad(jnp.sin)))(0.0))
+    print("make_jaxpr(grad(lambda x: sin(x) * 2.0)):")
+    print(funcgrad.make_jaxpr(funcgrad.grad(lambda x: jnp.sin(x) * 2.0))(1.0))
+
     _section("errors name the operation and the shapes")
     try:
         lax.add(np.ones(3), np.ones(4))
@@ -62,6 +74,11 @@ def main() -> None:
         funcgrad.make_jaxpr(needs_value)(1.0)
     except funcgrad.ConcretizationTypeError as err:
         print("ConcretizationTypeError:", str(err)[:150], "...")
+
+    try:
+        funcgrad.grad(jnp.sin)(jnp.ones(3))
+    except TypeError as err:
+        print("TypeError:", err)
 
 
 if __name__ == "__main__":

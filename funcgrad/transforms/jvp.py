@@ -144,27 +144,28 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     for path, p, t in zip(paths, flat_primals, flat_tangents, strict=True):
         _check_tangent(f"primals{path}", p, t)
         tangents_in.append(t if differentiable_dtype(get_aval(p).dtype) else Zero.like(p))
-    out_tree_cell = []
+    store = {}
 
     def flat_fun(*args):
         out = fun(*tree_util.tree_unflatten(in_tree, list(args)))
+        aux_leaves = []
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError("jvp with has_aux=True requires fun to return a pair (out, aux)")
             out, aux = out
-            # aux is returned as a plain value: strip this level's tangents.
-            out_tree_cell.append(tree_util.tree_map(
-                lambda leaf: leaf.primal if isinstance(leaf, JVPTracer) else leaf, aux))
-        flat_out, out_tree = tree_util.tree_flatten(out)
-        out_tree_cell.insert(0, out_tree)
-        return flat_out
+            # aux travels as extra outputs whose tangents are dropped, so
+            # only this jvp's tracers are stripped from it.
+            aux_leaves, store["aux_tree"] = tree_util.tree_flatten(aux)
+        flat_out, store["out_tree"] = tree_util.tree_flatten(out)
+        store["num_out"] = len(flat_out)
+        return flat_out + aux_leaves
 
     primals_out, tangents_out = jvp_flat(flat_fun, flat_primals, tangents_in)
-    out_tree = out_tree_cell[0]
+    n = store["num_out"]
     primals_out = [full_lower(p) for p in primals_out]
-    tangents_out = [full_lower(instantiate(t)) for t in tangents_out]
-    result = (tree_util.tree_unflatten(out_tree, primals_out),
-              tree_util.tree_unflatten(out_tree, tangents_out))
+    tangents_out = [full_lower(instantiate(t)) for t in tangents_out[:n]]
+    result = (tree_util.tree_unflatten(store["out_tree"], primals_out[:n]),
+              tree_util.tree_unflatten(store["out_tree"], tangents_out))
     if has_aux:
-        return result + (out_tree_cell[1],)
+        return result + (tree_util.tree_unflatten(store["aux_tree"], primals_out[n:]),)
     return result
