@@ -54,6 +54,7 @@ class JaxprBuilder:
         # id(value) -> (value, tracer, frozen value); holding the value keeps
         # its id unique while we build.
         self.consts: dict[int, tuple[Any, StagingTracer, Any]] = {}
+        self.cse: dict[tuple, JaxprEqn] = {}
 
     def new_arg(self, trace, aval: ShapedArray, name: str) -> StagingTracer:
         var = Var(aval)
@@ -80,12 +81,25 @@ class JaxprBuilder:
         return tracer
 
     def add_eqn(self, trace, primitive, tracers, out_avals, params) -> list[StagingTracer]:
+        atoms = [t.atom for t in tracers]
+        # Common subexpressions: an equation identical to an earlier one
+        # (same primitive, operands and parameters) reuses its results.
+        key = _cse_key(primitive, atoms, params)
+        if key is not None and key in self.cse:
+            return [StagingTracer(trace, v.aval, v) for v in self.cse[key].outvars]
         outvars = [Var(a) for a in out_avals]
-        eqn = JaxprEqn(primitive, [t.atom for t in tracers], outvars, params)
+        eqn = JaxprEqn(primitive, atoms, outvars, params)
         self.eqns.append(eqn)
+        if key is not None:
+            self.cse[key] = eqn
         for v in outvars:
             self.producers[id(v)] = eqn
         return [StagingTracer(trace, a, v) for a, v in zip(out_avals, outvars, strict=True)]
+
+    def producer(self, atom) -> JaxprEqn | None:
+        """The equation that computed ``atom`` (None for inputs, constants
+        and literals)."""
+        return None if isinstance(atom, Literal) else self.producers.get(id(atom))
 
     def build(self, out_tracers: Sequence[StagingTracer]) -> tuple[Jaxpr, list]:
         constvars = [t.atom for _, t, _ in self.consts.values()]
@@ -121,6 +135,19 @@ class JaxprBuilder:
                 f"on values, or mark the argument static (static_argnums).")
 
 
+def _cse_key(primitive, atoms, params) -> tuple | None:
+    if primitive.effectful:
+        return None
+    operands = tuple(("lit", a.val, a.aval.dtype, a.aval.weak_type) if isinstance(a, Literal)
+                     else id(a) for a in atoms)
+    key = (primitive, operands, tuple(sorted(params.items())))
+    try:
+        hash(key)
+    except TypeError:  # a parameter that cannot be compared cheaply
+        return None
+    return key
+
+
 class StagingTrace(Trace):
     """Records primitives into the builder held by its MainTrace."""
 
@@ -135,11 +162,13 @@ class StagingTrace(Trace):
         if primitive.abstract_eval is None:
             raise NotImplementedError(f"primitive {primitive.name} has no abstract_eval rule")
         out_avals = primitive.abstract_eval(*[t.aval for t in tracers], **params)
-        replacement = simplify_eqn(primitive, [t.atom for t in tracers], out_avals, params)
+        builder = self.main.global_data
+        replacement = simplify_eqn(primitive, [t.atom for t in tracers], out_avals, params,
+                                   builder.producer)
         if replacement is not None:
             return [StagingTracer(self, a.aval if isinstance(a, Literal) else aval, a)
                     for a, aval in zip(replacement, out_avals, strict=True)]
-        return self.main.global_data.add_eqn(self, primitive, tracers, out_avals, params)
+        return builder.add_eqn(self, primitive, tracers, out_avals, params)
 
 
 def trace_to_jaxpr(flat_fun: Callable, in_avals: Sequence[ShapedArray],

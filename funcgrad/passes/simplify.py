@@ -8,11 +8,17 @@ the fact, :func:`simplify_eqn` is asked before every equation is recorded:
 * an elementwise equation whose operands are all literals is evaluated now
   and becomes a literal (constant folding);
 * ``x * 1``, ``1 * x``, ``x + 0``, ``0 + x``, ``x - 0`` and ``x / 1`` are
-  ``x`` when that changes neither shape nor dtype (nor weak-typedness).
+  ``x`` when that changes neither shape nor dtype (nor weak-typedness),
+  also when the 1 or 0 is a literal broadcast to an array;
+* a chain of reshapes (``reshape``, ``expand_dims``, ``squeeze``) that gives
+  back the shape it started from is its input.
+
+The staging builder also reuses the result of an equation identical to an
+earlier one (common-subexpression elimination).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -29,8 +35,11 @@ _IDENTITIES = {
 
 
 def simplify_eqn(primitive, atoms: Sequence[Atom], out_avals: Sequence[ShapedArray],
-                 params) -> list[Atom] | None:
-    """Atoms to use instead of recording the equation, or None to record it."""
+                 params, producer: Callable[[Atom], Any] = lambda a: None
+                 ) -> list[Atom] | None:
+    """Atoms to use instead of recording the equation, or None to record it.
+
+    ``producer(atom)`` gives the equation that computed ``atom``, if any."""
     if len(out_avals) != 1 or primitive.effectful:
         return None
     (out_aval,) = out_avals
@@ -40,10 +49,34 @@ def simplify_eqn(primitive, atoms: Sequence[Atom], out_avals: Sequence[ShapedArr
     rules = _IDENTITIES.get(primitive.name)
     if rules and len(atoms) == 2:
         for pos, neutral in rules.items():
-            lit, other = atoms[pos], atoms[1 - pos]
-            if (isinstance(lit, Literal) and _equals(lit.val, neutral)
+            const, other = _uniform_value(atoms[pos], producer), atoms[1 - pos]
+            if (const is not None and _equals(const, neutral)
                     and other.aval == out_aval and other.aval.weak_type == out_aval.weak_type):
                 return [other]
+    if primitive.name in _RESHAPES:
+        # A chain of reshapes that ends where it started is the identity.
+        source = atoms[0]
+        eqn = producer(source)
+        while eqn is not None and eqn.primitive.name in _RESHAPES:
+            source = eqn.invars[0]
+            if source.aval == out_aval and source.aval.weak_type == out_aval.weak_type:
+                return [source]
+            eqn = producer(source)
+    return None
+
+
+_RESHAPES = {"reshape", "expand_dims", "squeeze"}
+
+
+def _uniform_value(atom: Atom, producer):
+    """The scalar every element of ``atom`` equals, when known (a literal or
+    a broadcast literal); else None."""
+    if isinstance(atom, Literal):
+        return atom.val
+    eqn = producer(atom)
+    if (eqn is not None and eqn.primitive.name == "broadcast_in_dim"
+            and isinstance(eqn.invars[0], Literal)):
+        return eqn.invars[0].val
     return None
 
 

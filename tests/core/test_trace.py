@@ -97,3 +97,17 @@ def test_outputs_may_be_inputs_or_constants():
     outs = eval_jaxpr(closed.jaxpr, closed.consts, 5.0, 6.0)
     assert float(outs[0]) == 5.0 and float(outs[1]) == 3.0
     np.testing.assert_array_equal(outs[2], np.ones(2))
+
+
+def test_staging_reuses_common_subexpressions_and_cancels_reshapes():
+    def f(x):
+        a = lax.mul(lax.cos(x), lax.cos(x))            # one cos
+        b = lax.reshape(lax.expand_dims(a, (0,)), (3,))  # back to a
+        ones = lax.broadcast_in_dim(1.0, (3,), ())
+        return lax.add(lax.mul(b, ones), lax.sin(x))     # the mul by ones vanishes
+
+    closed = make_jaxpr(f)(np.ones(3))
+    assert [e.primitive.name for e in closed.eqns] == ["cos", "mul", "sin", "add"]
+    x = np.array([0.1, 0.2, 0.3])
+    (value,) = eval_jaxpr(closed.jaxpr, closed.consts, x)
+    np.testing.assert_allclose(value, np.cos(x) ** 2 + np.sin(x))
