@@ -241,10 +241,13 @@ defjvp(rem_p, lambda t, x, y: t,
 
 
 def _pow_jvp_base(t, x, y):
-    # d/dx x**y = y * x**(y-1), taken as 0 where y == 0 (x**0 is constant 1).
-    y_is_0 = eq(y, 0.0)
-    safe_y = _where(y_is_0, 1.0, y)
-    return mul(t, _where(y_is_0, 0.0, mul(safe_y, pow(x, sub(safe_y, 1.0)))))
+    # d/dx x**y = y * x**(y-1), taken as 0 at x == y == 0 (where it is 0 * inf)
+    # as JAX does.  Only that point is masked (with a safe base, so no nan
+    # flows back through the unselected branch): at y == 0 elsewhere the
+    # formula itself gives 0 and keeps the mixed derivative d2/dxdy = 1/x.
+    both_0 = bitwise_and(eq(x, 0.0), eq(y, 0.0))
+    safe_x = _where(both_0, 1.0, x)
+    return mul(t, _where(both_0, 0.0, mul(y, pow(safe_x, sub(y, 1.0)))))
 
 
 def _pow_jvp_exponent(t, x, y):

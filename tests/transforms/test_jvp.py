@@ -47,11 +47,7 @@ def test_unary_jvp_matches_finite_differences(name, data):
     assert_close(tangent, numerical_jvp(op, x, t), rtol=1e-5, atol=fd_atol(op, x, t))
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        raises=NotImplementedError, strict=True,
-        reason="digamma's derivative (polygamma) is not a primitive yet"))
-    if n == "lgamma" else n for n in SMOOTH_UNARY])
+@pytest.mark.parametrize("name", SMOOTH_UNARY)
 def test_unary_second_derivative(name):
     op = getattr(lax, name)
     lo, hi = _domain(name)
