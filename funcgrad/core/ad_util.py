@@ -60,6 +60,20 @@ def instantiate(t):
     return lax.full(t.aval.shape, 0, t.aval.dtype)
 
 
+def as_result(x):
+    """A value returned to the user: tracers and Arrays as they are; a NumPy
+    array or Python scalar (an input that came back unchanged, e.g. the
+    tangent of the identity) is copied into an Array of the same type."""
+    from funcgrad.core.array import Array
+    from funcgrad.core.trace import Tracer
+    if isinstance(x, (Tracer, Array)):
+        return x
+    aval = get_aval(x)
+    buffer = np.array(x, aval.dtype)
+    buffer.flags.writeable = False
+    return Array._from_buffer(buffer, aval.weak_type)
+
+
 def add_tangents(a, b):
     """Sum of two tangents, keeping symbolic zeros symbolic."""
     if type(a) is Zero:

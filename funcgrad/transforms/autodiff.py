@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from funcgrad import tree_util
-from funcgrad.core.ad_util import UndefinedPrimal, Zero, differentiable_dtype, instantiate
+from funcgrad.core.ad_util import (UndefinedPrimal, Zero, as_result, differentiable_dtype,
+                                   instantiate)
 from funcgrad.core.staging import eval_jaxpr
 from funcgrad.core.trace import get_aval
 from funcgrad.transforms.partial_eval import LinearFunction, linearize_flat
@@ -38,7 +39,7 @@ def _flatten_fun(fun: Callable, in_tree, has_aux: bool, who: str):
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError(f"{who} with has_aux=True requires {_fun_name(fun)} to return a "
-                                f"pair (output, aux), got {type(out).__name__}")
+                                f"pair (output, aux), got {_describe(out)}")
             out, aux = out
             aux_leaves, store["aux_tree"] = tree_util.tree_flatten(aux)
         else:
@@ -49,6 +50,16 @@ def _flatten_fun(fun: Callable, in_tree, has_aux: bool, who: str):
 
     flat_fun.__name__ = _fun_name(fun)
     return flat_fun, store
+
+
+def _describe(value) -> str:
+    """How a returned value looks to its user (never an internal tracer type)."""
+    try:
+        return f"an array of type {get_aval(value).str_short()}"
+    except TypeError:
+        if isinstance(value, (tuple, list)):
+            return f"a {type(value).__name__} of length {len(value)}"
+        return f"a {type(value).__name__}"
 
 
 def _split_aux(store, outs):
@@ -78,7 +89,7 @@ def _transpose(linear: LinearFunction, flat_cts: Sequence) -> list:
     diff_avals = [a for a, d in zip(linear.tangent_avals(), linear.diff_inputs, strict=True) if d]
     cts_in = iter(backward_pass(linear.jaxpr, linear.residuals,
                                 [UndefinedPrimal(a) for a in diff_avals], cts))
-    return [instantiate(next(cts_in)) if d else instantiate(Zero(a))
+    return [as_result(instantiate(next(cts_in))) if d else instantiate(Zero(a))
             for a, d in zip(linear.tangent_avals(), linear.diff_inputs, strict=True)]
 
 
@@ -86,7 +97,7 @@ def _apply_linear(linear: LinearFunction, flat_tangents: Sequence) -> list:
     """Output tangents (materialised) from input tangents."""
     args = [t for t, d in zip(flat_tangents, linear.diff_inputs, strict=True) if d]
     outs = iter(eval_jaxpr(linear.jaxpr, linear.residuals, *args))
-    return [instantiate(Zero(a.strip_weak_type())) if zero else next(outs)
+    return [instantiate(Zero(a.strip_weak_type())) if zero else as_result(next(outs))
             for a, zero in zip(linear.out_avals, linear.zero_outputs, strict=True)]
 
 
@@ -105,7 +116,7 @@ def linearize(fun: Callable, *primals, has_aux: bool = False):
     flat_primals, in_tree = tree_util.tree_flatten(primals)
     flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "linearize")
     outs, linear = linearize_flat(flat_fun, flat_primals)
-    out, aux = _split_aux(store, outs)
+    out, aux = _split_aux(store, [as_result(o) for o in outs])
     n_out = store["num_out"]
 
     def f_jvp(*tangents):
@@ -135,10 +146,14 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     >>> vjp_fun(1.0)
     (Array([0., 2., 4.], dtype=float64),)
     """
+    return _vjp(fun, primals, has_aux, "vjp")
+
+
+def _vjp(fun: Callable, primals: tuple, has_aux: bool, who: str):
     flat_primals, in_tree = tree_util.tree_flatten(primals)
-    flat_fun, store = _flatten_fun(fun, in_tree, has_aux, "vjp")
+    flat_fun, store = _flatten_fun(fun, in_tree, has_aux, who)
     outs, linear = linearize_flat(flat_fun, flat_primals)
-    out, aux = _split_aux(store, outs)
+    out, aux = _split_aux(store, [as_result(o) for o in outs])
     n_out, out_tree = store["num_out"], store["out_tree"]
     out_avals = linear.out_avals[:n_out]
 
@@ -211,7 +226,7 @@ def _value_and_grad(fun: Callable, argnums, has_aux: bool, allow_int: bool, who:
         nums = _check_argnums(who, fun, argnums, len(args))
         _check_inputs(who, fun, nums, args, _positional_names(fun, len(args)), allow_int)
         partial_fun = _partial_in(fun, args, kwargs, nums)
-        result = vjp(partial_fun, *[args[i] for i in nums], has_aux=has_aux)
+        result = _vjp(partial_fun, tuple(args[i] for i in nums), has_aux, who)
         value, vjp_fun = result[0], result[1]
         leaves, tree = tree_util.tree_flatten(value)
         if not tree_util.treedef_is_leaf(tree) or len(leaves) != 1:

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from funcgrad import tree_util
-from funcgrad.core.ad_util import Zero, differentiable_dtype, instantiate
+from funcgrad.core.ad_util import Zero, as_result, differentiable_dtype, instantiate
 from funcgrad.core.trace import (Trace, Tracer, bind_custom_call, full_lower, full_raise, get_aval,
                                  new_main)
 
@@ -162,8 +162,8 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
 
     primals_out, tangents_out = jvp_flat(flat_fun, flat_primals, tangents_in)
     n = store["num_out"]
-    primals_out = [full_lower(p) for p in primals_out]
-    tangents_out = [full_lower(instantiate(t)) for t in tangents_out[:n]]
+    primals_out = [as_result(full_lower(p)) for p in primals_out]
+    tangents_out = [as_result(full_lower(instantiate(t))) for t in tangents_out[:n]]
     result = (tree_util.tree_unflatten(store["out_tree"], primals_out[:n]),
               tree_util.tree_unflatten(store["out_tree"], tangents_out))
     if has_aux:

@@ -12,14 +12,6 @@ NUMBER_DTYPES = FLOAT_DTYPES + INT_DTYPES
 ORDERED_DTYPES = NUMBER_DTYPES + [np.dtype(np.bool_)]
 
 
-def _has_shape_helpers():
-    from funcgrad.lax import shape
-    return all(hasattr(shape, n) for n in ("broadcasted_iota", "rev", "slice_in_dim"))
-
-
-needs_shape = pytest.mark.skipif(not _has_shape_helpers(),
-                                 reason="funcgrad.lax.shape is not written yet")
-
 
 def tied_arrays(dtype, shape, nan=False):
     """Few distinct values, so ties (and NaNs if asked) are common."""
@@ -312,7 +304,6 @@ def test_sort_errors():
         lax.sort(())
 
 
-@needs_shape
 @given(args=array_and_axis(ORDERED_DTYPES, min_side=0,
                            elements=lambda d, s: tied_arrays(d, s, nan=True)))
 def test_argsort(args):
@@ -336,7 +327,6 @@ def _top_k_reference(k):
     return ref
 
 
-@needs_shape
 @given(data=st.data())
 def test_top_k(data):
     dtype = data.draw(st.sampled_from(ORDERED_DTYPES))
@@ -346,7 +336,6 @@ def test_top_k(data):
     check_against_numpy(lambda a: lax.top_k(a, k), _top_k_reference(k), x)
 
 
-@needs_shape
 def test_top_k_errors():
     with pytest.raises(ValueError, match=r"top_k: k=4 must be between 0 and .* f64\[2,3\]"):
         lax.top_k(np.ones((2, 3)), 4)

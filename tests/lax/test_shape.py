@@ -389,8 +389,11 @@ def test_iota(dtype, shape, data):
 
 def test_results_are_arrays_and_jaxpr_params():
     assert isinstance(lax.reshape(np.ones(4), (2, 2)), Array)
-    text = str(make_jaxpr(lambda x: lax.squeeze(lax.expand_dims(x, (-1,)), (-1,)))(np.ones(2)))
-    assert "expand_dims[dimensions=(1,)]" in text and "squeeze[dimensions=(1,)]" in text
+    text = str(make_jaxpr(lambda x: lax.squeeze(lax.expand_dims(x, (-1,)), (0,)))(np.ones((1, 2))))
+    assert "expand_dims[dimensions=(2,)]" in text and "squeeze[dimensions=(0,)]" in text
+    # A round trip back to the input's shape is simplified away while staging.
+    closed = make_jaxpr(lambda x: lax.squeeze(lax.expand_dims(x, (-1,)), (-1,)))(np.ones(2))
+    assert closed.eqns == []
 
 
 # ------------------------------------------------------------ errors
