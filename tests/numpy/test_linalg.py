@@ -1,6 +1,8 @@
 """funcgrad.numpy.linalg against numpy.linalg, eagerly and staged."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -166,8 +168,18 @@ def test_against_numpy(name, data):
         check_against_numpy(lambda *a: call(jnp, *a), lambda *a: call(np, *a), *args)
 
 
+# Factorisation-based functions and their result types are tested in
+# test_linalg_factor.py.
+FACTORISATIONS = {"cholesky", "det", "eigh", "eigvalsh", "inv", "qr", "slogdet", "solve",
+                  "tensorinv", "tensorsolve"}
+RESULT_TYPES = {"EighResult", "LinAlgError", "QRResult", "SlogdetResult"}
+
+
 def test_every_public_function_is_tested():
-    assert set(linalg.__all__) == set(CASES)
+    assert set(linalg.__all__) == set(CASES) | FACTORISATIONS | RESULT_TYPES
+    factor_tests = (Path(__file__).parent / "test_linalg_factor.py").read_text()
+    untested = [n for n in FACTORISATIONS if f"linalg.{n}(" not in factor_tests]
+    assert not untested, untested
 
 
 def test_unsupported():
@@ -175,12 +187,27 @@ def test_unsupported():
     for ord_ in ("nuc", 2, -2):
         with pytest.raises(NotImplementedError, match="SVD"):
             jnp.linalg.norm(x, ord_)
-    with pytest.raises(NotImplementedError, match="inverse"):
-        jnp.linalg.matrix_power(x, -1)
-    with pytest.raises(AttributeError, match="factorisation"):
-        jnp.linalg.inv(x)
-    assert not hasattr(jnp.linalg, "cholesky")
     with pytest.raises(ValueError, match="Invalid norm order"):
         jnp.linalg.norm(np.ones(3), "fro")
     with pytest.raises(ValueError, match="Improper number of dimensions"):
         jnp.linalg.norm(np.ones((2, 2, 2)), 1)
+
+
+@pytest.mark.parametrize("ord_, shape", [(None, (3,)), (2, (3,)), (3, (3,)), ("fro", (2, 2))])
+def test_norm_gradient_at_zero_is_the_zero_subgradient(ord_, shape):
+    """Deliberately unlike JAX (which returns nan): the norm is not
+    differentiable at 0 and funcgrad picks the zero subgradient, as abs does,
+    so norm(x) ** 2 gets its correct gradient 0 there."""
+    import funcgrad
+    zeros = np.zeros(shape)
+    g = funcgrad.grad(lambda x: jnp.linalg.norm(x, ord_))(zeros)
+    np.testing.assert_array_equal(np.asarray(g), zeros)
+    g2 = funcgrad.grad(lambda x: jnp.linalg.norm(x, ord_) ** 2)(zeros)
+    np.testing.assert_array_equal(np.asarray(g2), zeros)
+    # Away from 0 the gradient is x |x|^(p-2) / ||x||^(p-1) (p = 2 for fro).
+    x = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    p = 2 if ord_ in (None, "fro") else ord_
+    n = np.sum(np.abs(x) ** p) ** (1 / p)
+    expected = x * np.abs(x) ** (p - 2) / n ** (p - 1)
+    np.testing.assert_allclose(np.asarray(funcgrad.grad(lambda v: jnp.linalg.norm(v, ord_))(x)),
+                               expected, rtol=1e-12)

@@ -1,49 +1,65 @@
-"""``funcgrad.numpy.linalg``: norms and the products of ``numpy.linalg``.
+"""``funcgrad.numpy.linalg``: ``numpy.linalg`` on funcgrad arrays.
 
 Available: ``norm``, ``vector_norm``, ``matrix_norm`` (``'fro'``, 1, -1,
 inf, -inf), ``outer``, ``matmul``, ``vecdot``, ``tensordot``, ``cross``,
-``trace``, ``diagonal``, ``matrix_transpose``, ``multi_dot`` and
-``matrix_power`` (non-negative static powers).
+``trace``, ``diagonal``, ``matrix_transpose``, ``multi_dot``,
+``matrix_power``, and the factorisations and what is built on them:
+``cholesky``, ``qr``, ``solve``, ``inv``, ``det``, ``slogdet``, ``eigh``,
+``eigvalsh``, ``tensorinv`` and ``tensorsolve``.  They are batched over
+leading axes like NumPy's, and differentiable to any order through the
+rules of the ``lax`` primitives they use (``lu``, ``cholesky``,
+``triangular_solve``, ``eigh``, ``qr``).  As in JAX, and unlike NumPy: a
+singular or non-positive-definite matrix gives inf/nan results rather than
+a ``LinAlgError``, and ``cholesky``/``eigh``/``eigvalsh`` symmetrize their
+input by default (``symmetrize_input=False`` reads one triangle, like
+NumPy).
 
-Not available yet: the factorisations and everything built on them
-(``cholesky``, ``qr``, ``svd``, ``svdvals``, ``eig``, ``eigh``, ``eigvals``,
-``eigvalsh``, ``solve``, ``inv``, ``pinv``, ``det``, ``slogdet``, ``lstsq``,
-``matrix_rank``, ``cond``, ``tensorinv``, ``tensorsolve``), which need new
-primitives; so do the norms that need singular values (``ord='nuc'``, 2, -2
-for matrices).
+Not available yet (they need an SVD or a non-symmetric eigensolver):
+``svd``, ``svdvals``, ``eig``, ``eigvals``, ``pinv``, ``lstsq``,
+``matrix_rank``, ``cond``, and the norms that need singular values
+(``ord='nuc'``, 2, -2 for matrices).
 
 >>> import funcgrad.numpy as jnp
 >>> jnp.linalg.norm(jnp.array([3.0, 4.0]))
+Array(5., dtype=float64)
+>>> jnp.linalg.det(jnp.array([[2.0, 1.0], [1.0, 3.0]]))
 Array(5., dtype=float64)
 """
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from funcgrad import lax
 from funcgrad.core import dtypes
 from funcgrad.core.trace import get_aval
+from funcgrad.lax import linalg_factor as _factor
 from funcgrad.numpy import manipulation as _manip
 from funcgrad.numpy import products as _products
-from funcgrad.numpy._util import (canonicalize_axes, canonicalize_axis, promote_dtypes_inexact)
+from funcgrad.numpy._util import (broadcast_shapes, canonicalize_axes, canonicalize_axis,
+                                  promote_dtypes_inexact)
 from funcgrad.numpy.manipulation import _op, _result, _shape, reshape
 
 __all__ = [
-    "cross", "diagonal", "matmul", "matrix_norm", "matrix_power", "matrix_transpose", "multi_dot",
-    "norm", "outer", "tensordot", "trace", "vecdot", "vector_norm",
+    "EighResult", "LinAlgError", "QRResult", "SlogdetResult", "cholesky", "cross", "det",
+    "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power",
+    "matrix_transpose", "multi_dot", "norm", "outer", "qr", "slogdet", "solve", "tensordot",
+    "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm",
 ]
 
+LinAlgError = np.linalg.LinAlgError
+
 _NEEDS_FACTORISATION = frozenset({
-    "cholesky", "qr", "svd", "svdvals", "eig", "eigh", "eigvals", "eigvalsh", "solve", "inv",
-    "pinv", "det", "slogdet", "lstsq", "matrix_rank", "cond", "tensorinv", "tensorsolve"})
+    "svd", "svdvals", "eig", "eigvals", "pinv", "lstsq", "matrix_rank", "cond"})
 
 
 def __getattr__(name):
     if name in _NEEDS_FACTORISATION:
         raise AttributeError(f"funcgrad.numpy.linalg.{name} is not available yet: it needs a "
-                             f"matrix factorisation primitive, which funcgrad does not have")
+                             f"matrix factorisation primitive (an SVD or a non-symmetric "
+                             f"eigensolver), which funcgrad does not have")
     raise AttributeError(f"module 'funcgrad.numpy.linalg' has no attribute {name!r}")
 
 
@@ -71,13 +87,26 @@ def _abs_squared(x):
     return lax.mul(x, x)
 
 
+def _root_at_zero_safe(s, root):
+    """``root(s)`` for sums of powers ``s >= 0``, with a zero derivative
+    where ``s == 0``.  The norm is not differentiable at 0; the plain
+    formula's derivative there is 0 * inf = nan (JAX returns nan).  funcgrad
+    picks the zero subgradient instead, as ``abs`` does at 0, so that for
+    example ``norm(x) ** 2`` has the correct gradient 0 at x = 0.  The root
+    is taken of a safe value so no nan flows back through the unused branch.
+    """
+    at_zero = lax.eq(s, np.zeros((), get_aval(s).dtype))
+    safe = lax.select(at_zero, lax.full_like(s, 1), s)
+    return lax.select(at_zero, lax.full_like(s, 0), root(safe))
+
+
 def _vector_norm(x, axes, ord):
     """The norm over ``axes`` of an inexact ``x`` (axes reduced away)."""
     if isinstance(ord, str):
         raise ValueError(f"Invalid norm order {ord!r} for vectors")  # noqa: TRY004 (NumPy's)
     dt = _real_dtype(get_aval(x).dtype)
     if ord is None or ord == 2:
-        return lax.sqrt(lax.reduce_sum(_abs_squared(x), axes))
+        return _root_at_zero_safe(lax.reduce_sum(_abs_squared(x), axes), lax.sqrt)
     a = lax.abs(x)
     if ord == math.inf:
         return _reduce_extreme(a, axes, lax.reduce_max, "inf")
@@ -88,7 +117,8 @@ def _vector_norm(x, axes, ord):
     if ord == 1:
         return lax.reduce_sum(a, axes)
     p = np.asarray(ord, dt)
-    return lax.pow(lax.reduce_sum(lax.pow(a, p), axes), np.asarray(1.0, dt) / p)
+    return _root_at_zero_safe(lax.reduce_sum(lax.pow(a, p), axes),
+                              lambda s: lax.pow(s, np.asarray(1.0, dt) / p))
 
 
 def _reduce_extreme(a, axes, reduce, what):
@@ -103,7 +133,7 @@ def _reduce_extreme(a, axes, reduce, what):
 def _matrix_norm(x, row, col, ord):
     """The matrix norm over axes ``row`` and ``col`` (both reduced away)."""
     if ord in ("fro", "f", None):
-        return lax.sqrt(lax.reduce_sum(_abs_squared(x), (row, col)))
+        return _root_at_zero_safe(lax.reduce_sum(_abs_squared(x), (row, col)), lax.sqrt)
     if ord in ("nuc", 2, -2):
         raise NotImplementedError(f"norm: the matrix norm ord={ord!r} needs singular values "
                                   f"(an SVD), which funcgrad does not have yet")
@@ -266,8 +296,8 @@ def multi_dot(arrays, *, out=None):
 
 def matrix_power(a, n):
     """``a`` (a stack of square matrices) to the static integer power ``n``
-    by repeated squaring; ``n=0`` gives the identity.  Negative powers need
-    an inverse and raise NotImplementedError.
+    by repeated squaring; ``n=0`` gives the identity, a negative ``n`` the
+    power of the inverse.
 
     >>> matrix_power(jnp.array([[1, 1], [0, 1]]), 3).tolist()
     [[1, 3], [0, 1]]
@@ -281,8 +311,7 @@ def matrix_power(a, n):
         raise TypeError("exponent must be an integer")
     n = int(n)
     if n < 0:
-        raise NotImplementedError("matrix_power: negative powers need a matrix inverse, which "
-                                  "funcgrad does not have yet")
+        x, n = inv(x), -n
     if n == 0:
         dt = get_aval(x).dtype
         m = shape[-1]
@@ -296,3 +325,269 @@ def matrix_power(a, n):
         if bit:
             result = z if result is None else _products.matmul(result, z)
     return _result(result)
+
+
+# ------------------------------------------------------- factorisations
+class EighResult(NamedTuple):
+    """The result of :func:`eigh`: ascending eigenvalues, then the
+    eigenvectors as the columns of a matrix."""
+
+    eigenvalues: Any
+    eigenvectors: Any
+
+
+class QRResult(NamedTuple):
+    """The result of :func:`qr`: ``a = Q @ R``."""
+
+    Q: Any
+    R: Any
+
+
+class SlogdetResult(NamedTuple):
+    """The result of :func:`slogdet`: ``det = sign * exp(logabsdet)``."""
+
+    sign: Any
+    logabsdet: Any
+
+
+def _square_stack(a, name: str):
+    """An inexact stack of square matrices (ints and bools become float64,
+    as in NumPy), with NumPy's LinAlgError for other shapes."""
+    x = _inexact(_op(a, name), name)
+    shape = _shape(x)
+    if len(shape) < 2:
+        raise LinAlgError(f"{name}: {len(shape)}-dimensional array given. Array must be at "
+                          f"least two-dimensional")
+    if shape[-1] != shape[-2]:
+        raise LinAlgError(f"{name}: Last 2 dimensions of the array must be square, got shape "
+                          f"{shape}")
+    return x
+
+
+def _lu_solve(lu, perm, b):
+    """``x`` with ``a @ x = b`` from ``a[..., perm, :] = L @ U`` (``lu`` packed),
+    for ``b`` of shape (..., m, k) with the batch axes of ``lu``."""
+    pb = _factor._mm(_factor._permutation_matrix(perm, get_aval(b).dtype), b)
+    y = lax.triangular_solve(lu, pb, left_side=True, lower=True, unit_diagonal=True)
+    return lax.triangular_solve(lu, y, left_side=True, lower=False)
+
+
+def cholesky(a, /, *, upper: bool = False, symmetrize_input: bool = True):
+    """Cholesky factor of Hermitian positive definite matrices: lower ``L``
+    with ``a = L @ L^H``, or with ``upper=True`` the upper ``U = L^H`` with
+    ``a = U^H @ U``.  A matrix that is not positive definite gives NaN
+    (NumPy raises LinAlgError).
+
+    ``symmetrize_input=True`` (JAX's default) factors ``(a + a^H) / 2``, so
+    derivatives are symmetric (the gradient of ``log det`` is ``inv(a)``);
+    ``symmetrize_input=False`` reads only the lower (``upper=True``: the
+    upper) triangle of ``a``, exactly as NumPy does, and derivatives land on
+    that triangle.  The two agree in value on Hermitian input.
+
+    >>> cholesky(jnp.array([[4.0, 2.0], [2.0, 5.0]]))
+    Array([[2., 0.],
+           [1., 2.]], dtype=float64)
+    """
+    x = _square_stack(a, "cholesky")
+    if upper and not symmetrize_input:
+        # The lower triangle of a^H is the (conjugated) upper one of a.
+        x = _factor._adjoint(x)
+    chol = lax.cholesky(x, symmetrize_input=symmetrize_input)
+    return _result(_factor._adjoint(chol) if upper else chol)
+
+
+def qr(a, mode: str = "reduced"):
+    """QR decomposition ``a = Q @ R`` of (stacks of) matrices, as
+    ``numpy.linalg.qr``: ``mode='reduced'`` (Q is m x min(m, n)),
+    ``'complete'`` (Q is m x m) or ``'r'`` (R alone).  Signs follow LAPACK's
+    Householder reflections, like NumPy.  Differentiable for m >= n in
+    ``'reduced'`` and ``'r'`` modes, and for square matrices.
+
+    >>> qr(jnp.array([[3.0, 0.0], [4.0, 5.0]])).R
+    Array([[-5., -4.],
+           [ 0.,  3.]], dtype=float64)
+    """
+    if mode not in ("reduced", "complete", "r"):
+        raise NotImplementedError(f"qr: mode {mode!r} is not supported (use 'reduced', "
+                                  f"'complete' or 'r')")
+    x = _inexact(_op(a, "qr"), "qr")
+    if len(_shape(x)) < 2:
+        raise LinAlgError(f"qr: {len(_shape(x))}-dimensional array given. Array must be at "
+                          f"least two-dimensional")
+    q, r = lax.qr(x, full_matrices=mode == "complete")
+    return _result(r) if mode == "r" else QRResult(_result(q), _result(r))
+
+
+def solve(a, b):
+    """The solution ``x`` of ``a @ x = b``, by LU decomposition with partial
+    pivoting.  ``b`` is a vector if it is 1-d, else a stack of matrices
+    ``(..., M, K)`` (NumPy 2's rule); batch axes broadcast.
+
+    >>> solve(jnp.array([[2.0, 1.0], [1.0, 3.0]]), jnp.array([3.0, 5.0]))
+    Array([0.8, 1.4], dtype=float64)
+    """
+    a, b = promote_dtypes_inexact("solve", a, b)
+    a = _square_stack(a, "solve")
+    a_shape, b_shape = _shape(a), _shape(b)
+    m = a_shape[-1]
+    if len(b_shape) == 1:
+        if b_shape[0] != m:
+            raise ValueError(f"solve: b of shape {b_shape} does not match a of shape {a_shape}")
+        b = reshape(b, (m, 1))
+    elif len(b_shape) < 1 or b_shape[-2] != m:
+        raise ValueError(f"solve: b must have shape ({m},) or (..., {m}, K) to match a of shape "
+                         f"{a_shape}, got {b_shape}")
+    batch = broadcast_shapes("solve", a_shape[:-2], _shape(b)[:-2])
+    # Factor a once at its own batch shape, then broadcast the factors.
+    lu, _, perm = lax.lu(a)
+    lu = _manip.broadcast_to(lu, batch + (m, m))
+    perm = _manip.broadcast_to(perm, batch + (m,))
+    x = _lu_solve(lu, perm, _manip.broadcast_to(b, batch + _shape(b)[-2:]))
+    if len(b_shape) == 1:
+        x = reshape(x, batch + (m,))
+    return _result(x)
+
+
+def inv(a):
+    """The inverse of square matrices (``solve(a, I)``); a singular matrix
+    gives inf/nan (NumPy raises LinAlgError).
+
+    >>> inv(jnp.array([[2.0, 0.0], [0.0, 4.0]]))
+    Array([[0.5 , 0.  ],
+           [0.  , 0.25]], dtype=float64)
+    """
+    x = _square_stack(a, "inv")
+    shape = _shape(x)
+    lu, _, perm = lax.lu(x)
+    return _result(_lu_solve(lu, perm, _factor._eye_like(shape, get_aval(x).dtype)))
+
+
+def _lu_sign_and_diagonal(x):
+    """LU factors of ``x``: the sign of the row permutation (+1 or -1, in
+    ``x``'s dtype) and the diagonal of ``U``."""
+    lu, pivots, _ = lax.lu(x)
+    dt = get_aval(x).dtype
+    piv_shape = _shape(pivots)
+    swaps = lax.ne(pivots, lax.broadcasted_iota(np.int32, piv_shape, len(piv_shape) - 1))
+    odd = lax.rem(lax.reduce_sum(lax.convert_element_type(swaps, np.int32),
+                                 (len(piv_shape) - 1,)), np.int32(2))
+    sign = lax.convert_element_type(lax.sub(np.int32(1), lax.mul(odd, np.int32(2))), dt)
+    return sign, _factor._diagonal(lu)
+
+
+def det(a):
+    """Determinant, from the LU decomposition: the product of ``U``'s
+    diagonal times the sign of the row permutation.
+
+    >>> det(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
+    Array(-2., dtype=float64)
+    """
+    x = _square_stack(a, "det")
+    sign, diag = _lu_sign_and_diagonal(x)
+    return _result(lax.mul(sign, lax.reduce_prod(diag, (len(_shape(diag)) - 1,))))
+
+
+def slogdet(a):
+    """Sign and natural logarithm of the absolute value of the determinant,
+    as ``SlogdetResult(sign, logabsdet)``; a singular matrix gives sign 0
+    and logabsdet -inf.  The sign is +-1 for real input and a unit complex
+    number for complex input; ``logabsdet`` is real.
+
+    >>> slogdet(jnp.array([[1.0, 2.0], [3.0, 4.0]]))
+    SlogdetResult(sign=Array(-1., dtype=float64), logabsdet=Array(0.69314718, dtype=float64))
+    """
+    x = _square_stack(a, "slogdet")
+    perm_sign, diag = _lu_sign_and_diagonal(x)
+    last = (len(_shape(diag)) - 1,)
+    absd = lax.abs(diag)
+    logabsdet = lax.reduce_sum(lax.log(absd), last)
+    if dtypes.is_complex(get_aval(x).dtype):
+        zero = lax.eq(absd, lax.full_like(absd, 0))
+        safe = lax.select(zero, lax.full_like(absd, 1), absd)
+        unit = lax.div(diag, lax.convert_element_type(safe, get_aval(x).dtype))
+        unit = lax.select(zero, lax.full_like(diag, 0), unit)
+    else:
+        unit = lax.sign(diag)
+    sign = lax.mul(perm_sign, lax.reduce_prod(unit, last))
+    return SlogdetResult(_result(sign), _result(logabsdet))
+
+
+def _uplo(UPLO, name):
+    if UPLO not in ("L", "U", None):
+        raise ValueError(f"{name}: UPLO argument must be 'L' or 'U', got {UPLO!r}")
+    return UPLO != "U"
+
+
+def eigh(a, UPLO=None, symmetrize_input: bool = True):
+    """Eigenvalues (ascending) and eigenvectors (columns) of Hermitian or
+    real symmetric matrices, as ``EighResult(eigenvalues, eigenvectors)``.
+
+    ``symmetrize_input=True`` (JAX's default) decomposes ``(a + a^H) / 2``,
+    so derivatives are symmetric; ``symmetrize_input=False`` reads only the
+    ``UPLO`` triangle (``'L'``, the default, or ``'U'``) as NumPy does.
+    Derivatives of the eigenvectors are inf/nan where eigenvalues repeat.
+
+    >>> eigh(jnp.array([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
+    Array([1., 3.], dtype=float64)
+    """
+    x = _square_stack(a, "eigh")
+    v, w = lax.eigh(x, lower=_uplo(UPLO, "eigh"), symmetrize_input=symmetrize_input)
+    return EighResult(_result(w), _result(v))
+
+
+def eigvalsh(a, UPLO=None, symmetrize_input: bool = True):
+    """Eigenvalues (ascending) of Hermitian or real symmetric matrices
+    (``UPLO`` and ``symmetrize_input`` as for :func:`eigh`).
+
+    >>> eigvalsh(jnp.array([[2.0, 1.0], [1.0, 2.0]]))
+    Array([1., 3.], dtype=float64)
+    """
+    x = _square_stack(a, "eigvalsh")
+    return _result(lax.eigh(x, lower=_uplo(UPLO, "eigvalsh"),
+                            symmetrize_input=symmetrize_input)[1])
+
+
+def tensorinv(a, ind=2):
+    """The inverse of ``a`` seen as a linear map from its first ``ind``
+    axes to the others: ``tensordot(tensorinv(a, ind), a, ind)`` is the
+    identity.  ``prod(a.shape[:ind])`` must equal ``prod(a.shape[ind:])``.
+
+    >>> tensorinv(jnp.eye(4).reshape(4, 2, 2), ind=1).shape
+    (2, 2, 4)
+    """
+    x = _op(a, "tensorinv")
+    shape = _shape(x)
+    if isinstance(ind, bool) or not isinstance(ind, (int, np.integer)) or ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    ind = int(ind)
+    size = math.prod(shape[ind:])
+    if math.prod(shape[:ind]) != size:
+        raise LinAlgError(f"tensorinv: prod(a.shape[:ind]) must equal prod(a.shape[ind:]), "
+                          f"got shape {shape} with ind={ind}")
+    return _result(reshape(inv(reshape(x, (size, size))), shape[ind:] + shape[:ind]))
+
+
+def tensorsolve(a, b, axes=None):
+    """The ``x`` with ``tensordot(a, x, x.ndim) == b``, where ``x`` has the
+    shape of ``a``'s last ``a.ndim - b.ndim`` axes (after moving ``axes`` to
+    the end).
+
+    >>> tensorsolve(jnp.eye(6).reshape(6, 2, 3), jnp.ones(6)).shape
+    (2, 3)
+    """
+    x, y = _op(a, "tensorsolve"), _op(b, "tensorsolve")
+    nd = get_aval(x).ndim
+    if axes is not None:
+        order = [i for i in range(nd) if i not in
+                 {canonicalize_axis(k, nd, "tensorsolve") for k in axes}]
+        order += [canonicalize_axis(k, nd, "tensorsolve") for k in axes]
+        x = _manip.transpose(x, order)
+    shape = _shape(x)
+    b_nd = get_aval(y).ndim
+    x_shape = shape[b_nd:]
+    size = math.prod(x_shape)
+    if math.prod(shape) != size * size or math.prod(_shape(y)) != size:
+        raise LinAlgError(f"tensorsolve: input arrays must satisfy prod(a.shape[b.ndim:]) == "
+                          f"prod(a.shape[:b.ndim]) == b.size, got a of shape {shape} and b of "
+                          f"shape {_shape(y)}")
+    return _result(reshape(solve(reshape(x, (size, size)), reshape(y, (size,))), x_shape))
