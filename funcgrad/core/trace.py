@@ -142,6 +142,8 @@ class Tracer(ArrayMethods):
         return int(self._scalar_value("__index__()"))
 
     def _scalar_value(self, context):
+        if not self._trace.main.active:
+            raise UnexpectedTracerError(_leak_message(self._trace.main))
         if self.size != 1:
             raise TypeError(f"{context} is only defined for arrays of size 1, got shape {self.shape}")
         return self.to_concrete(context).reshape(())[()]

@@ -408,4 +408,11 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
     Array([[ 6.,  0.],
            [ 0., 12.]], dtype=float64)
     """
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+    inner = jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+
+    @functools.wraps(fun)
+    def hessian_fun(*args, **kwargs):
+        _check_argnums("hessian", fun, argnums, len(args))  # errors name hessian
+        return inner(*args, **kwargs)
+
+    return hessian_fun
