@@ -13,6 +13,11 @@ from funcgrad.lax.elementwise import (ROUND_AWAY_FROM_ZERO, ROUND_TO_NEAREST_EVE
                                       clamp, convert_element_type, integer_pow, round,
                                       select, select_n)
 from funcgrad.lax.shape import *  # noqa: F401,F403
+from funcgrad.lax.slicing import *  # noqa: F401,F403
 from funcgrad.lax.indexing import *  # noqa: F401,F403
 from funcgrad.lax.reductions import *  # noqa: F401,F403
+from funcgrad.lax.cumulative import *  # noqa: F401,F403
+from funcgrad.lax.sorting import *  # noqa: F401,F403
 from funcgrad.lax.linalg import *  # noqa: F401,F403
+from funcgrad.lax.linalg_factor import *  # noqa: F401,F403
+from funcgrad.lax.special import *  # noqa: F401,F403

@@ -22,10 +22,14 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad.core import dtypes
+from funcgrad.core.ad_util import Zero, add_tangents, instantiate, is_undefined_primal, is_zero
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import get_aval
 from funcgrad.lax.base import ANY, asoperand, check_dtype, convert_weak_scalars
+from funcgrad.lax.elementwise import add, convert_element_type, div, eq, mul, select
+from funcgrad.lax.elementwise import max as lax_max
+from funcgrad.lax.shape import full, iota, reshape
 
 GATHER_MODES = ("clip", "fill")
 SCATTER_MODES = ("drop", "clip")
@@ -131,9 +135,36 @@ def _check_fill_value(operand: ShapedArray, fill_value) -> None:
                         f"of type {operand.str_short()}")
 
 
+def _gather_jvp(primals, tangents, *, axes, mode, fill_value):
+    operand, indices = primals
+    out = gather_p.bind(operand, indices, axes=axes, mode=mode, fill_value=fill_value)
+    t_operand = tangents[0]
+    if is_zero(t_operand):
+        return [out], [Zero.like(out)]
+    # Rows that read fill_value do not depend on the operand: their tangent
+    # is zero, and filling with 0 keeps the tangent map linear.
+    t_fill = 0 if mode == "fill" else fill_value
+    return [out], [gather_p.bind(t_operand, indices, axes=axes, mode=mode, fill_value=t_fill)]
+
+
+def _gather_transpose(cts, operand, indices, *, axes, mode, fill_value):
+    # fill_value is a constant offset of an affine map, so it has no
+    # cotangent: only rows that read the operand send theirs back.
+    (ct,) = cts
+    if is_undefined_primal(indices):
+        raise ValueError("gather is not linear in its indices")
+    aval = operand.aval
+    # Clipped rows read the clamped position (scatter clamps the same way);
+    # filled rows read nothing, which is exactly what "drop" scatters.
+    return [scatter_add_p.bind(full(aval.shape, 0, aval.dtype), indices, ct, axes=axes,
+                               mode="clip" if mode == "clip" else "drop"), None]
+
+
 gather_p = Primitive("gather")
 gather_p.impl = _gather_impl
 gather_p.abstract_eval = _gather_abstract_eval
+gather_p.jvp = _gather_jvp
+gather_p.transpose = _gather_transpose
 
 
 # ----------------------------------------------------------------- scatter
@@ -211,6 +242,197 @@ scatter_add_p = _scatter_primitive("scatter_add", np.add, "biufc")
 scatter_mul_p = _scatter_primitive("scatter_mul", np.multiply, "biufc")
 scatter_min_p = _scatter_primitive("scatter_min", np.minimum, "biuf")
 scatter_max_p = _scatter_primitive("scatter_max", np.maximum, "biuf")
+
+
+# ----------------------------------------------------- scatter: AD rules
+# Every rule reads rows back with the gather mode that matches the scatter
+# mode: "clip" clamps in both, and rows a "drop" scatter ignores read 0.
+def _row_gather(x, indices, axes, mode):
+    """``x`` at the position each (update) row of a scatter lands on; 0 for
+    the rows the scatter drops."""
+    if mode == "clip":
+        return gather_p.bind(x, indices, axes=axes, mode="clip", fill_value=None)
+    return gather_p.bind(x, indices, axes=axes, mode="fill", fill_value=0)
+
+
+def _zeros(aval: ShapedArray):
+    return full(aval.shape, 0, aval.dtype)
+
+
+def _aval(x) -> ShapedArray:
+    return x.aval if is_undefined_primal(x) else get_aval(x)
+
+
+def _check_indices_known(name: str, indices) -> None:
+    if is_undefined_primal(indices):
+        raise ValueError(f"{name} is not linear in its indices")
+
+
+def _scatter_add_jvp(primals, tangents, *, axes, mode):
+    operand, indices, updates = primals
+    t_operand, _, t_updates = tangents
+    out = scatter_add_p.bind(operand, indices, updates, axes=axes, mode=mode)
+    if is_zero(t_updates):
+        # Adding constants leaves the operand's tangent as it is.
+        return [out], [t_operand if not is_zero(t_operand) else Zero.like(out)]
+    return [out], [scatter_add_p.bind(instantiate(t_operand), indices, t_updates, axes=axes,
+                                      mode=mode)]
+
+
+def _scatter_add_transpose(cts, operand, indices, updates, *, axes, mode):
+    (ct,) = cts
+    _check_indices_known("scatter_add", indices)
+    return [ct if is_undefined_primal(operand) else None, None,
+            _row_gather(ct, indices, axes, mode) if is_undefined_primal(updates) else None]
+
+
+scatter_add_p.jvp = _scatter_add_jvp
+scatter_add_p.transpose = _scatter_add_transpose
+
+
+def _scatter_jvp(primals, tangents, *, axes, mode):
+    operand, indices, updates = primals
+    t_operand, _, t_updates = tangents
+    out = scatter_p.bind(operand, indices, updates, axes=axes, mode=mode)
+    if is_zero(t_operand) and is_zero(t_updates):
+        return [out], [Zero.like(out)]
+    # The tangent scatter sees the same indices, so among duplicates the
+    # same (last) row wins as in the primal.
+    return [out], [scatter_p.bind(instantiate(t_operand), indices, instantiate(t_updates),
+                                  axes=axes, mode=mode)]
+
+
+def _scatter_winners(operand_aval, indices, updates_aval, axes, mode):
+    """Boolean mask (of the updates' shape) of the update elements that are
+    in scatter's result: in bounds (or clipped) and, among duplicates, the
+    last one.  Found by scattering element ids and reading them back, so it
+    agrees with the impl whatever rule that uses for duplicates."""
+    size = int(np.prod(updates_aval.shape, dtype=np.int64))
+    # Ids start at 1: 0 is what unwritten positions and dropped rows read.
+    ids = reshape(add(iota(np.int64, size), np.int64(1)), updates_aval.shape)
+    written = scatter_p.bind(full(operand_aval.shape, 0, np.int64), indices, ids, axes=axes,
+                             mode=mode)
+    return eq(_row_gather(written, indices, axes, mode), ids)
+
+
+def _scatter_transpose(cts, operand, indices, updates, *, axes, mode):
+    # scatter is linear jointly in (operand, updates): each output element
+    # is either an operand element or one update element.
+    (ct,) = cts
+    _check_indices_known("scatter", indices)
+    updates_aval = _aval(updates)
+    ct_operand = ct_updates = None
+    if is_undefined_primal(operand):
+        # Overwritten elements do not reach the output.
+        ct_operand = scatter_p.bind(ct, indices, _zeros(updates_aval), axes=axes, mode=mode)
+    if is_undefined_primal(updates):
+        # Only the update that was written receives the cotangent; the ones
+        # that lost to a later duplicate (or were dropped) get zero.
+        won = _scatter_winners(_aval(operand), indices, updates_aval, axes, mode)
+        ct_updates = select(won, _row_gather(ct, indices, axes, mode), _zeros(updates_aval))
+    return [ct_operand, None, ct_updates]
+
+
+scatter_p.jvp = _scatter_jvp
+scatter_p.transpose = _scatter_transpose
+
+
+def _product_of_others(operand_aval, indices, updates, axes, mode):
+    """For every update element, the product of the *other* updates that
+    land on its position (the derivative of scatter_mul's product with
+    respect to it, before the operand's factor).  Zeros are counted apart so
+    that no division by zero occurs: a row is divided out of the product of
+    the non-zero updates only when it is itself non-zero.
+
+    With unique indices this is exact (u / u == 1).  With duplicates the
+    result is within a few ulps, unless the product of a position's updates
+    leaves the normal range (subnormal or overflowing) while the product of
+    the others does not; a division-free version needs a segmented product
+    over duplicate positions, which no primitive offers yet."""
+    dt = get_aval(updates).dtype
+    is_zero_update = eq(updates, _zeros(get_aval(updates)))
+    ones = full(get_aval(updates).shape, 1, dt)
+    nonzero = select(is_zero_update, ones, updates)
+    nonzero_product = _row_gather(
+        scatter_mul_p.bind(full(operand_aval.shape, 1, dt), indices, nonzero, axes=axes,
+                           mode=mode), indices, axes, mode)
+    # Counts of zero updates per position (exact in the updates' dtype for
+    # any realistic number of duplicates).
+    zero_count = _row_gather(
+        scatter_add_p.bind(full(operand_aval.shape, 0, dt), indices,
+                           convert_element_type(is_zero_update, dt), axes=axes, mode=mode),
+        indices, axes, mode)
+    none = _zeros(get_aval(updates))
+    without_self = div(nonzero_product, nonzero)
+    return select(is_zero_update,
+                  select(eq(zero_count, ones), nonzero_product, none),
+                  select(eq(zero_count, none), without_self, none))
+
+
+def _scatter_mul_jvp(primals, tangents, *, axes, mode):
+    operand, indices, updates = primals
+    t_operand, _, t_updates = tangents
+    out = scatter_mul_p.bind(operand, indices, updates, axes=axes, mode=mode)
+    t_out = Zero.like(out)
+    if not is_zero(t_operand):
+        # Linear in the operand: each element is scaled by the product of
+        # the updates that land on it.
+        t_out = scatter_mul_p.bind(t_operand, indices, updates, axes=axes, mode=mode)
+    if not is_zero(t_updates):
+        others = _product_of_others(get_aval(operand), indices, updates, axes, mode)
+        summed = scatter_add_p.bind(_zeros(get_aval(out).strip_weak_type()), indices,
+                                    mul(t_updates, others), axes=axes, mode=mode)
+        t_out = add_tangents(t_out, mul(operand, summed))
+    return [out], [t_out]
+
+
+def _scatter_mul_transpose(cts, operand, indices, updates, *, axes, mode):
+    (ct,) = cts
+    _check_indices_known("scatter_mul", indices)
+    if is_undefined_primal(updates):
+        raise ValueError("scatter_mul is linear in its operand only (for known updates)")
+    # A diagonal scaling is its own transpose.
+    return [scatter_mul_p.bind(ct, indices, updates, axes=axes, mode=mode), None, None]
+
+
+scatter_mul_p.jvp = _scatter_mul_jvp
+scatter_mul_p.transpose = _scatter_mul_transpose
+
+
+def _scatter_extremum_jvp(p: Primitive):
+    """scatter_min/max: each output element takes the tangent of the
+    candidate (operand element or update) whose value it has; ties between
+    equal candidates split it evenly (JAX's convention for max)."""
+    def jvp(primals, tangents, *, axes, mode):
+        operand, indices, updates = primals
+        t_operand, _, t_updates = tangents
+        out = p.bind(operand, indices, updates, axes=axes, mode=mode)
+        if is_zero(t_operand) and is_zero(t_updates):
+            return [out], [Zero.like(out)]
+        out_aval = get_aval(out).strip_weak_type()
+        dt = out_aval.dtype
+        operand_hit = convert_element_type(eq(operand, out), dt)
+        # Dropped rows may compare equal to the 0 they read, but the
+        # scatter_adds below drop them again.
+        updates_hit = convert_element_type(eq(updates, _row_gather(out, indices, axes, mode)), dt)
+        count = add(operand_hit, scatter_add_p.bind(_zeros(out_aval), indices, updates_hit,
+                                                    axes=axes, mode=mode))
+        # A NaN result equals no candidate; avoid 0/0 there.
+        count = lax_max(count, full(out_aval.shape, 1, dt))
+        total = Zero(out_aval)
+        if not is_zero(t_operand):
+            total = mul(t_operand, operand_hit)
+        if not is_zero(t_updates):
+            total = add_tangents(total, scatter_add_p.bind(
+                _zeros(out_aval), indices, mul(t_updates, updates_hit), axes=axes, mode=mode))
+        return [out], [div(total, count)]
+    return jvp
+
+
+scatter_min_p.jvp = _scatter_extremum_jvp(scatter_min_p)
+scatter_max_p.jvp = _scatter_extremum_jvp(scatter_max_p)
+for _p in (scatter_min_p, scatter_max_p):
+    _p.not_applicable["transpose"] = "not linear"
 
 
 # --------------------------------------------------------------- wrappers

@@ -19,10 +19,13 @@ from typing import Sequence
 import numpy as np
 
 from funcgrad.core import dtypes
+from funcgrad.core.ad_util import Zero, add_tangents, is_undefined_primal, is_zero
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import get_aval
 from funcgrad.lax.base import ANY, asoperand, check_dtype, convert_weak_scalars
+from funcgrad.lax.elementwise import convert_element_type
+from funcgrad.lax.shape import transpose as lax_transpose
 
 _PRECISIONS = ("default", "high", "highest", "fastest", "bfloat16", "tensorfloat32", "float32")
 
@@ -112,9 +115,88 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers, precision, preferred_eleme
     return [np.asarray(out.reshape(shape), dtype=out_dtype)]
 
 
+def _dot_general_jvp(primals, tangents, *, dimension_numbers, precision,
+                     preferred_element_type):
+    # Bilinear: the product rule, with the same parameters for both terms
+    # (preferred_element_type gives them the output's dtype).
+    lhs, rhs = primals
+    t_lhs, t_rhs = tangents
+    params = {"dimension_numbers": dimension_numbers, "precision": precision,
+              "preferred_element_type": preferred_element_type}
+    out = dot_general_p.bind(lhs, rhs, **params)
+    t_out = Zero(get_aval(out).strip_weak_type())
+    if not is_zero(t_lhs):
+        t_out = dot_general_p.bind(t_lhs, rhs, **params)
+    if not is_zero(t_rhs):
+        t_out = add_tangents(t_out, dot_general_p.bind(lhs, t_rhs, **params))
+    return [out], [t_out]
+
+
+def _transpose_operand(ct, other, aval: ShapedArray, own_dims, other_dims, other_free_in_ct,
+                       precision):
+    """The cotangent of one operand (of type ``aval``) of a dot_general,
+    given the output cotangent ``ct`` and the ``other`` operand.
+
+    ``own_dims``/``other_dims`` are each operand's (contracting, batch)
+    dimension numbers; ``other_free_in_ct`` are the axes of ``ct`` holding
+    the other operand's free dimensions.  The cotangent is itself a
+    dot_general of ``ct`` with ``other`` that contracts the other operand's
+    free axes and keeps the batch axes; its result (batch, own free, then
+    the other's contracting axes in its order) is permuted into the
+    operand's layout.
+    """
+    (own_c, own_b), (other_c, other_b) = own_dims, other_dims
+    other_aval = get_aval(other)
+    other_free = _free_dims(other_aval.ndim, other_c, other_b)
+    n_batch = len(own_b)
+    dims = ((tuple(other_free_in_ct), tuple(other_free)), (tuple(range(n_batch)), tuple(other_b)))
+    ct_dtype = get_aval(ct).dtype
+    # Mixed dtypes (allowed with preferred_element_type): compute in the
+    # common type and cast back to the operand's (the real part of a complex
+    # cotangent for a real operand).
+    preferred = None if ct_dtype == other_aval.dtype else np.promote_types(ct_dtype,
+                                                                          other_aval.dtype)
+    res = dot_general_p.bind(ct, other, dimension_numbers=dims, precision=precision,
+                             preferred_element_type=preferred)
+    # Which operand dimension each axis of ``res`` is.
+    own_free = _free_dims(aval.ndim, own_c, own_b)
+    paired = {o: c for c, o in zip(own_c, other_c, strict=True)}
+    res_dims = list(own_b) + own_free + [paired[o] for o in sorted(other_c)]
+    perm = tuple(int(i) for i in np.argsort(res_dims))
+    if perm != tuple(range(len(perm))):
+        res = lax_transpose(res, perm)
+    if get_aval(res).dtype != aval.dtype:
+        res = convert_element_type(res, aval.dtype)
+    return res
+
+
+def _dot_general_transpose(cts, lhs, rhs, *, dimension_numbers, precision,
+                           preferred_element_type):
+    (ct,) = cts
+    if is_undefined_primal(lhs) and is_undefined_primal(rhs):
+        raise ValueError("dot_general is linear in one operand at a time, not both")
+    (lc, rc), (lb, rb) = dimension_numbers
+    lhs_aval = lhs.aval if is_undefined_primal(lhs) else get_aval(lhs)
+    rhs_aval = rhs.aval if is_undefined_primal(rhs) else get_aval(rhs)
+    n_batch = len(lb)
+    n_lhs_free = lhs_aval.ndim - len(lc) - n_batch
+    # ct's axes: batch, then the free axes of lhs, then those of rhs.
+    lhs_free_in_ct = range(n_batch, n_batch + n_lhs_free)
+    rhs_free_in_ct = range(n_batch + n_lhs_free, get_aval(ct).ndim)
+    if is_undefined_primal(lhs):
+        return [_transpose_operand(ct, rhs, lhs_aval, (lc, lb), (rc, rb), rhs_free_in_ct,
+                                   precision), None]
+    # ct takes the rhs' place, as the first operand: swap a precision pair.
+    swapped = None if precision is None else precision[::-1]
+    return [None, _transpose_operand(ct, lhs, rhs_aval, (rc, rb), (lc, lb), lhs_free_in_ct,
+                                     swapped)]
+
+
 dot_general_p = Primitive("dot_general")
 dot_general_p.impl = _dot_general_impl
 dot_general_p.abstract_eval = _dot_general_abstract_eval
+dot_general_p.jvp = _dot_general_jvp
+dot_general_p.transpose = _dot_general_transpose
 
 
 def _canonical_precision(precision):

@@ -1,4 +1,4 @@
-"""Reductions, arg-reductions, cumulative reductions and sorting.
+"""Reductions and arg-reductions, with their differentiation rules.
 
 Reductions take a static tuple of axes (non-negative, sorted and unique in the
 primitive's parameters; the wrappers accept negative axes) and drop those
@@ -10,6 +10,10 @@ identity of the operation (0 for sums, 1 for products, the lowest value for
 >>> from funcgrad import lax
 >>> lax.reduce_sum(np.arange(6.0).reshape(2, 3), (1,))
 Array([ 3., 12.], dtype=float64)
+
+Cumulative reductions live in :mod:`funcgrad.lax.cumulative` and sorting in
+:mod:`funcgrad.lax.sorting`.  This module is imported by the shape modules
+(their transposes use ``reduce_sum``), so it imports them only inside rules.
 """
 from __future__ import annotations
 
@@ -18,10 +22,12 @@ from typing import Sequence
 import numpy as np
 
 from funcgrad.core import dtypes
+from funcgrad.core.ad_util import Zero, deflinear, is_zero, not_differentiable
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import get_aval
-from funcgrad.lax.base import ANY, BOOL_INT, FLOAT, NUMBER, asoperand, check_dtype, quiet
+from funcgrad.lax.base import BOOL_INT, NUMBER, asoperand, check_dtype
+from funcgrad.lax.elementwise import convert_element_type, div, eq, mul, select
 
 ORDERED = "biuf"  # dtypes with a total order for max/min (NaN aside)
 
@@ -58,6 +64,11 @@ def _check_axes_param(name: str, x: ShapedArray, axes) -> None:
 
 def _reduced_shape(shape, axes) -> tuple[int, ...]:
     return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+def _kept_dims(ndim: int, axes) -> tuple[int, ...]:
+    """The operand dimensions a reduction over ``axes`` keeps, in order."""
+    return tuple(d for d in range(ndim) if d not in axes)
 
 
 # ------------------------------------------------------------- reductions
@@ -118,6 +129,98 @@ reduce_and_p = _reduction("reduce_and", np.bitwise_and, _and_identity, BOOL_INT)
 reduce_or_p = _reduction("reduce_or", np.bitwise_or, lambda dt: dt.type(0), BOOL_INT)
 
 
+# Differentiation rules.  reduce_sum is linear: its transpose broadcasts the
+# cotangent back over the reduced axes.
+def _reduce_sum_transpose(cts, x, *, axes):
+    from funcgrad.lax.shape import broadcast_in_dim
+    (ct,) = cts
+    aval = x.aval
+    ct = broadcast_in_dim(ct, aval.shape, _kept_dims(aval.ndim, axes))
+    if get_aval(ct).dtype != aval.dtype:
+        ct = convert_element_type(ct, aval.dtype)
+    return [ct]
+
+
+deflinear(reduce_sum_p)
+reduce_sum_p.transpose = _reduce_sum_transpose
+
+
+def _products_of_others(x, axes):
+    """``out[i] = prod(x[j] for j != i)`` over the flattened ``axes``,
+    without dividing (exact with zeros in ``x``): the product of everything
+    before ``i`` times the product of everything after it, from exclusive
+    cumulative products taken from both ends."""
+    from funcgrad.lax.cumulative import cumprod
+    from funcgrad.lax.shape import reshape, transpose
+    from funcgrad.lax.slicing import pad
+    aval = get_aval(x)
+    kept = _kept_dims(aval.ndim, axes)
+    perm = kept + tuple(axes)
+    moved_shape = tuple(aval.shape[d] for d in perm)
+    n = int(np.prod([aval.shape[a] for a in axes], dtype=np.int64))
+    # Move the reduced axes last and flatten them into one.
+    y = transpose(x, perm) if perm != tuple(range(aval.ndim)) else x
+    y = reshape(y, moved_shape[:len(kept)] + (n,))
+    last = len(kept)
+    shift_right = [(0, 0, 0)] * last + [(1, -1, 0)]
+    shift_left = [(0, 0, 0)] * last + [(-1, 1, 0)]
+    before = pad(cumprod(y, last), 1, shift_right)
+    after = pad(cumprod(y, last, reverse=True), 1, shift_left)
+    others = reshape(mul(before, after), moved_shape)
+    if perm != tuple(range(aval.ndim)):
+        inverse = [0] * len(perm)
+        for i, p in enumerate(perm):
+            inverse[p] = i
+        others = transpose(others, tuple(inverse))
+    return others
+
+
+def _reduce_prod_jvp(primals, tangents, *, axes):
+    (x,), (t,) = primals, tangents
+    out = reduce_prod_p.bind(x, axes=axes)
+    if is_zero(t):
+        return [out], [Zero.like(out)]
+    if not axes:
+        return [out], [t]  # a reduction over no axes is the identity
+    aval = get_aval(x)
+    if any(aval.shape[a] == 0 for a in axes):
+        return [out], [Zero.like(out)]  # the empty product is the constant 1
+    # d prod = sum_i t_i * prod_{j != i} x_j: linear in t (mul by a primal
+    # factor, then reduce_sum) and correct where x has zeros, unlike
+    # sum(t * out / x).
+    return [out], [reduce_sum(mul(t, _products_of_others(x, axes)), axes)]
+
+
+reduce_prod_p.jvp = _reduce_prod_jvp
+reduce_prod_p.not_applicable["transpose"] = "not linear"
+
+
+def _chooser_jvp(p: Primitive):
+    """jvp of reduce_max/reduce_min: the mean of the tangents at the
+    positions that attain the result (ties share the derivative evenly, as
+    in JAX; a NaN result gets a NaN tangent)."""
+    def jvp(primals, tangents, *, axes):
+        from funcgrad.lax.shape import broadcast_in_dim, full_like
+        (x,), (t,) = primals, tangents
+        out = p.bind(x, axes=axes)
+        aval = get_aval(x)
+        if is_zero(t) or any(aval.shape[a] == 0 for a in axes):
+            return [out], [Zero.like(out)]
+        at_out = eq(x, broadcast_in_dim(out, aval.shape, _kept_dims(aval.ndim, axes)))
+        counts = reduce_sum(convert_element_type(at_out, aval.dtype), axes)
+        picked = reduce_sum(select(at_out, t, full_like(t, 0)), axes)
+        return [out], [div(picked, counts)]
+    return jvp
+
+
+reduce_max_p.jvp = _chooser_jvp(reduce_max_p)
+reduce_min_p.jvp = _chooser_jvp(reduce_min_p)
+for _p in (reduce_max_p, reduce_min_p):
+    _p.not_applicable["transpose"] = "not linear"
+not_differentiable(reduce_and_p, "it works on bools and integers")
+not_differentiable(reduce_or_p, "it works on bools and integers")
+
+
 def _reduce_api(p: Primitive, doc: str):
     def op(operand, axes: Sequence[int]):
         operand = asoperand(operand, p.name)
@@ -141,17 +244,24 @@ reduce_sum = _reduce_api(reduce_sum_p, """Sum over ``axes`` (bool is refused: co
     """)
 reduce_prod = _reduce_api(reduce_prod_p, """Product over ``axes``.
 
+    Its derivative is the product of the other elements, computed without
+    dividing, so it is exact where the operand has zeros.
+
     >>> reduce_prod(np.array([[1, 2], [3, 4]]), (0,))
     Array([3, 8], dtype=int64)
     """)
 reduce_max = _reduce_api(reduce_max_p, """Maximum over ``axes`` (NaN propagates;
     the empty maximum is ``-inf`` or the lowest integer).
 
+    Where several elements attain the maximum they share its derivative
+    evenly (as in JAX).
+
     >>> reduce_max(np.array([1.0, 3.0, 2.0]), (0,))
     Array(3., dtype=float64)
     """)
 reduce_min = _reduce_api(reduce_min_p, """Minimum over ``axes`` (NaN propagates;
-    the empty minimum is ``inf`` or the highest integer).
+    the empty minimum is ``inf`` or the highest integer); tied minima
+    share the derivative evenly.
 
     >>> reduce_min(np.array([1.0, 3.0, 2.0]), (0,))
     Array(1., dtype=float64)
@@ -196,6 +306,8 @@ def _arg_reduction(name: str, numpy_fn) -> Primitive:
 
 argmax_p = _arg_reduction("argmax", np.argmax)
 argmin_p = _arg_reduction("argmin", np.argmin)
+not_differentiable(argmax_p, "its output is an integer index")
+not_differentiable(argmin_p, "its output is an integer index")
 
 
 def _arg_api(p: Primitive, doc: str):
@@ -228,231 +340,9 @@ argmin = _arg_api(argmin_p, """Index of the minimum along ``axis`` (first occurr
     """)
 
 
-# ------------------------------------------------------ cumulative reductions
-def _logaddexp_accumulate(x, axis, dtype):
-    # logaddexp(a, b) = max + log1p(exp(-|a - b|)) never overflows.
-    return np.logaddexp.accumulate(x, axis=axis, dtype=dtype)
-
-
-def _cumulative(name: str, accumulate, kinds: str) -> Primitive:
-    p = Primitive(name)
-
-    @quiet
-    def impl(x, *, axis, reverse):
-        x = np.asarray(x)
-        if reverse:
-            x = np.flip(x, axis)
-        out = accumulate(x, axis=axis, dtype=x.dtype)
-        if reverse:
-            out = np.flip(out, axis)
-        return [np.asarray(out, dtype=x.dtype)]
-
-    def abstract_eval(x: ShapedArray, *, axis, reverse):
-        check_dtype(name, x, kinds)
-        if type(axis) is not int or not 0 <= axis < x.ndim:
-            raise ValueError(f"{name}: axis {axis!r} is out of range for operand "
-                             f"{x.str_short()} of rank {x.ndim}")
-        if not isinstance(reverse, bool):
-            raise TypeError(f"{name}: reverse must be a bool, got {reverse!r}")
-        return [x]
-
-    p.impl = impl
-    p.abstract_eval = abstract_eval
-    return p
-
-
-cumsum_p = _cumulative("cumsum", np.add.accumulate, NUMBER)
-cumprod_p = _cumulative("cumprod", np.multiply.accumulate, NUMBER)
-cummax_p = _cumulative("cummax", np.maximum.accumulate, ORDERED)
-cummin_p = _cumulative("cummin", np.minimum.accumulate, ORDERED)
-cumlogsumexp_p = _cumulative("cumlogsumexp", _logaddexp_accumulate, FLOAT)
-
-
-def _cumulative_api(p: Primitive, doc: str):
-    def op(operand, axis: int = 0, reverse: bool = False):
-        operand = asoperand(operand, p.name)
-        axis = _canonical_axis(p.name, axis, get_aval(operand).ndim)
-        return p.bind(operand, axis=axis, reverse=bool(reverse))
-    op.__name__ = op.__qualname__ = p.name
-    op.__doc__ = doc
-    return op
-
-
-cumsum = _cumulative_api(cumsum_p, """Cumulative sum along ``axis`` (from the end if
-    ``reverse``).
-
-    Parameters
-    ----------
-    operand : array
-    axis : int, default 0
-    reverse : bool, default False
-
-    >>> cumsum(np.array([1, 2, 3]))
-    Array([1, 3, 6], dtype=int64)
-    >>> cumsum(np.array([1, 2, 3]), reverse=True)
-    Array([6, 5, 3], dtype=int64)
-    """)
-cumprod = _cumulative_api(cumprod_p, """Cumulative product along ``axis``.
-
-    >>> cumprod(np.array([1, 2, 3]))
-    Array([1, 2, 6], dtype=int64)
-    """)
-cummax = _cumulative_api(cummax_p, """Running maximum along ``axis`` (NaN propagates).
-
-    >>> cummax(np.array([1, 3, 2]))
-    Array([1, 3, 3], dtype=int64)
-    """)
-cummin = _cumulative_api(cummin_p, """Running minimum along ``axis`` (NaN propagates).
-
-    >>> cummin(np.array([3, 1, 2]))
-    Array([3, 1, 1], dtype=int64)
-    """)
-cumlogsumexp = _cumulative_api(cumlogsumexp_p, """Running ``log(sum(exp(x)))`` along
-    ``axis``, computed without overflow.
-
-    >>> cumlogsumexp(np.array([1000.0, 1000.0]))
-    Array([1000.        , 1000.69314718], dtype=float64)
-    """)
-
-
-# ----------------------------------------------------------------- sorting
-def _sort_impl(*operands, dimension, is_stable, num_keys):
-    operands = [np.asarray(o) for o in operands]
-    if len(operands) == 1:
-        return [np.sort(operands[0], axis=dimension, kind="stable")]
-    # lexsort is always stable, sorts NaN last like np.sort, and takes its
-    # primary key last.
-    keys = operands[:num_keys][::-1]
-    perm = np.lexsort(keys, axis=dimension) if num_keys > 1 else np.argsort(
-        keys[0], axis=dimension, kind="stable")
-    return [np.take_along_axis(o, perm, axis=dimension) for o in operands]
-
-
-def _sort_abstract_eval(*operands: ShapedArray, dimension, is_stable, num_keys):
-    if not operands:
-        raise TypeError("sort requires at least one operand")
-    shapes = {o.shape for o in operands}
-    if len(shapes) > 1:
-        raise TypeError(f"sort operands must all have the same shape, got "
-                        f"{', '.join(o.str_short() for o in operands)}")
-    for o in operands:
-        check_dtype("sort", o, ANY)
-    ndim = operands[0].ndim
-    if type(dimension) is not int or not 0 <= dimension < ndim:
-        raise ValueError(f"sort: dimension {dimension!r} is out of range for operands of "
-                         f"shape {operands[0].shape} (rank {ndim})")
-    if type(num_keys) is not int or not 1 <= num_keys <= len(operands):
-        raise ValueError(f"sort: num_keys={num_keys!r} must be between 1 and the number of "
-                         f"operands ({len(operands)})")
-    if not isinstance(is_stable, bool):
-        raise TypeError(f"sort: is_stable must be a bool, got {is_stable!r}")
-    return list(operands)
-
-
-sort_p = Primitive("sort", multiple_results=True)
-sort_p.impl = _sort_impl
-sort_p.abstract_eval = _sort_abstract_eval
-
-
-def sort(operand, dimension: int = -1, is_stable: bool = True, num_keys: int = 1):
-    """Sort along ``dimension``; NaNs sort to the end, as in NumPy.
-
-    Parameters
-    ----------
-    operand : array or sequence of arrays
-        Arrays of equal shape, sorted together: lexicographically by the
-        first ``num_keys`` of them, the others following the permutation.
-    dimension : int, default -1
-    is_stable : bool, default True
-        Whether equal keys keep their order (funcgrad's sort always does).
-    num_keys : int, default 1
-
-    Returns
-    -------
-    An array, or a tuple of arrays if ``operand`` is a sequence.
-
-    >>> sort(np.array([3.0, np.nan, 1.0]))
-    Array([ 1.,  3., nan], dtype=float64)
-    >>> sort((np.array([2, 1, 2]), np.array([10, 20, 30])))
-    (Array([1, 2, 2], dtype=int64), Array([20, 10, 30], dtype=int64))
-    """
-    single = not isinstance(operand, (tuple, list))
-    operands = [asoperand(o, "sort") for o in ([operand] if single else operand)]
-    if not operands:
-        raise TypeError("sort requires at least one operand")
-    ndim = get_aval(operands[0]).ndim
-    dimension = _canonical_axis("sort", dimension, ndim, "dimension")
-    if isinstance(num_keys, bool) or not isinstance(num_keys, (int, np.integer)):
-        raise TypeError(f"sort: num_keys must be an int, got {num_keys!r}")
-    outs = sort_p.bind(*operands, dimension=dimension, is_stable=bool(is_stable),
-                       num_keys=int(num_keys))
-    return outs[0] if single else tuple(outs)
-
-
-def sort_key_val(keys, values, dimension: int = -1, is_stable: bool = True):
-    """Sort ``keys`` along ``dimension`` and apply the same permutation to
-    ``values``.
-
-    >>> sort_key_val(np.array([3, 1, 2]), np.array([0.3, 0.1, 0.2]))
-    (Array([1, 2, 3], dtype=int64), Array([0.1, 0.2, 0.3], dtype=float64))
-    """
-    return sort((keys, values), dimension=dimension, is_stable=is_stable, num_keys=1)
-
-
-def _iota_along(operand, dimension: int, dtype):
-    from funcgrad.lax.shape import broadcasted_iota
-    aval = get_aval(operand)
-    return broadcasted_iota(dtype, aval.shape, dimension)
-
-
-def argsort(operand, dimension: int = -1, is_stable: bool = True):
-    """Indices (int64) that sort ``operand`` along ``dimension``; ties keep
-    their order and NaNs go last, like ``np.argsort(kind='stable')``.
-
-    >>> argsort(np.array([3.0, 1.0, 2.0]))
-    Array([1, 2, 0], dtype=int64)
-    """
-    operand = asoperand(operand, "argsort")
-    ndim = get_aval(operand).ndim
-    dimension = _canonical_axis("argsort", dimension, ndim, "dimension")
-    iota = _iota_along(operand, dimension, dtypes.int64)
-    _, perm = sort((operand, iota), dimension=dimension, is_stable=is_stable, num_keys=1)
-    return perm
-
-
-def top_k(operand, k: int):
-    """The ``k`` largest entries along the last axis, largest first, and
-    their int32 indices; equal values keep the lower index first and NaN
-    counts as the largest value.
-
-    >>> top_k(np.array([1.0, 4.0, 2.0, 4.0]), 2)
-    (Array([4., 4.], dtype=float64), Array([1, 3], dtype=int32))
-    """
-    from funcgrad.lax.elementwise import neg
-    from funcgrad.lax.shape import rev, slice_in_dim
-    operand = asoperand(operand, "top_k")
-    aval = get_aval(operand)
-    if aval.ndim == 0:
-        raise TypeError(f"top_k requires an operand of rank >= 1, got {aval.str_short()}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"top_k: k must be an int, got {k!r}")
-    k, last = int(k), aval.ndim - 1
-    if not 0 <= k <= aval.shape[last]:
-        raise ValueError(f"top_k: k={k} must be between 0 and the size of the last axis "
-                         f"of {aval.str_short()}")
-    iota = _iota_along(operand, last, dtypes.int32)
-    # Sorting ascending by (value, -index) then reversing gives descending
-    # values with ties in increasing index order.
-    values, _, indices = sort((operand, neg(iota), iota), dimension=last, num_keys=2)
-    values, indices = rev(values, (last,)), rev(indices, (last,))
-    return (slice_in_dim(values, 0, k, axis=last), slice_in_dim(indices, 0, k, axis=last))
-
-
 __all__ = [
     "reduce_sum_p", "reduce_prod_p", "reduce_max_p", "reduce_min_p", "reduce_and_p",
-    "reduce_or_p", "argmax_p", "argmin_p", "cumsum_p", "cumprod_p", "cummax_p", "cummin_p",
-    "cumlogsumexp_p", "sort_p",
+    "reduce_or_p", "argmax_p", "argmin_p",
     "reduce_sum", "reduce_prod", "reduce_max", "reduce_min", "reduce_and", "reduce_or",
-    "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp",
-    "sort", "sort_key_val", "argsort", "top_k",
+    "argmax", "argmin",
 ]

@@ -1,12 +1,18 @@
-"""Shape primitives: broadcasting, reshaping, transposition, reversal,
-concatenation, padding, static and dynamic slicing, and ``iota``.
+"""Shape primitives: broadcasting, reshaping, transposition, squeezing,
+reversal and ``iota`` (concatenation, padding and slicing live in
+:mod:`funcgrad.lax.slicing`).
 
-Each primitive is one block: its NumPy implementation, its shape/dtype rule
-and the thin public wrapper(s) that normalise parameters to tuples of Python
-ints (negative axes resolved) before binding.  Eager evaluation runs the shape
-rule too, so a bad parameter gives the same message eagerly and under
-``make_jaxpr``.  Wrappers hand a funcgrad value back unchanged when the
-operation is the identity (as JAX does).
+Each primitive is one block: its NumPy implementation, its shape/dtype rule,
+its differentiation rules and the thin public wrapper(s) that normalise
+parameters to tuples of Python ints (negative axes resolved) before binding.
+Eager evaluation runs the shape rule too, so a bad parameter gives the same
+message eagerly and under ``make_jaxpr``.  Wrappers hand a funcgrad value back
+unchanged when the operation is the identity (as JAX does).
+
+Every primitive here except ``iota`` is linear in its operand: its jvp applies
+it to the tangent (``deflinear``) and its transpose rule moves the cotangent
+back to the operand's layout with other shape primitives (and ``reduce_sum``),
+so the transposes are themselves linear and transposable.
 """
 from __future__ import annotations
 
@@ -17,16 +23,15 @@ from typing import Sequence
 import numpy as np
 
 from funcgrad.core import dtypes
+from funcgrad.core.ad_util import deflinear, not_differentiable
 from funcgrad.core.array import Array
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.errors import ConcretizationTypeError
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import Tracer, get_aval
 from funcgrad.lax.base import asoperand
-from funcgrad.lax.elementwise import (add, convert_element_type, convert_element_type_p, lt,
-                                      select)
-
-_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+from funcgrad.lax.elementwise import convert_element_type, convert_element_type_p
+from funcgrad.lax.reductions import reduce_sum
 
 
 # ------------------------------------------------------------ helpers
@@ -65,6 +70,13 @@ def _axes(name: str, what: str, axes, ndim: int, aval: ShapedArray | None = None
     if len(set(out)) != len(out):
         raise ValueError(f"{name}: repeated entries in {what} {axes}")
     return out
+
+
+def _inverse_permutation(permutation) -> tuple[int, ...]:
+    inverse = [0] * len(permutation)
+    for i, p in enumerate(permutation):
+        inverse[p] = i
+    return tuple(inverse)
 
 
 def _weak(*avals: ShapedArray) -> bool:
@@ -155,6 +167,23 @@ def _broadcast_in_dim_impl(x, *, shape, broadcast_dimensions):
 
 broadcast_in_dim_p = _declare("broadcast_in_dim", _broadcast_in_dim_impl,
                               _broadcast_in_dim_abstract_eval)
+deflinear(broadcast_in_dim_p)
+
+
+def _broadcast_in_dim_transpose(cts, x, *, shape, broadcast_dimensions):
+    # Every output element along a new dimension, or along a size-1 operand
+    # dimension stretched to n, read the same operand element: their
+    # cotangents add up.  Summing drops those dimensions; the reshape puts
+    # back the size-1 ones the operand had.
+    (ct,) = cts
+    kept = {d for d, n in zip(broadcast_dimensions, x.aval.shape, strict=True) if n == shape[d]}
+    summed = tuple(d for d in range(len(shape)) if d not in kept)
+    if summed:
+        ct = reduce_sum(ct, summed)
+    return [reshape(ct, x.aval.shape)]
+
+
+broadcast_in_dim_p.transpose = _broadcast_in_dim_transpose
 
 
 def broadcast_in_dim(operand, shape: Sequence[int], broadcast_dimensions: Sequence[int]):
@@ -254,6 +283,20 @@ def _reshape_impl(x, *, new_sizes, dimensions):
 
 
 reshape_p = _declare("reshape", _reshape_impl, _reshape_abstract_eval)
+deflinear(reshape_p)
+
+
+def _reshape_transpose(cts, x, *, new_sizes, dimensions):
+    (ct,) = cts
+    if dimensions is None:
+        return [reshape(ct, x.aval.shape)]
+    # The forward pass permuted the operand by ``dimensions`` before the
+    # row-major reshape: undo the reshape, then the permutation.
+    permuted = tuple(x.aval.shape[d] for d in dimensions)
+    return [transpose(reshape(ct, permuted), _inverse_permutation(dimensions))]
+
+
+reshape_p.transpose = _reshape_transpose
 
 
 def reshape(operand, new_sizes: Sequence[int], dimensions: Sequence[int] | None = None):
@@ -285,6 +328,9 @@ def _transpose_abstract_eval(x: ShapedArray, *, permutation):
 
 transpose_p = _declare("transpose", lambda x, *, permutation: [np.transpose(x, permutation)],
                        _transpose_abstract_eval)
+deflinear(transpose_p)
+transpose_p.transpose = lambda cts, x, *, permutation: [
+    transpose(cts[0], _inverse_permutation(permutation))]
 
 
 def transpose(operand, permutation: Sequence[int]):
@@ -320,6 +366,10 @@ def _squeeze_impl(x, *, dimensions):
 
 
 squeeze_p = _declare("squeeze", _squeeze_impl, _squeeze_abstract_eval)
+deflinear(squeeze_p)
+# ``dimensions`` are positions in the operand, which is where expand_dims
+# puts the size-1 axes back.
+squeeze_p.transpose = lambda cts, x, *, dimensions: [expand_dims(cts[0], dimensions)]
 
 
 def squeeze(array, dimensions: Sequence[int]):
@@ -357,6 +407,9 @@ expand_dims_p = _declare(
     "expand_dims",
     lambda x, *, dimensions: [x.reshape(_expand_dims_shape(x.shape, sorted(dimensions)))],
     _expand_dims_abstract_eval)
+deflinear(expand_dims_p)
+expand_dims_p.transpose = lambda cts, x, *, dimensions: [
+    squeeze(cts[0], tuple(sorted(dimensions)))]
 
 
 def expand_dims(array, dimensions: Sequence[int]):
@@ -390,6 +443,8 @@ def _rev_impl(x, *, dimensions):
 
 
 rev_p = _declare("rev", _rev_impl, _rev_abstract_eval)
+deflinear(rev_p)
+rev_p.transpose = lambda cts, x, *, dimensions: [rev(cts[0], dimensions)]
 
 
 def rev(operand, dimensions: Sequence[int]):
@@ -404,397 +459,6 @@ def rev(operand, dimensions: Sequence[int]):
     if isinstance(operand, _OWNED) and not dimensions:
         return operand
     return rev_p.bind(operand, dimensions=dimensions)
-
-
-# ------------------------------------------------------------ concatenate
-def _concatenate_abstract_eval(*xs: ShapedArray, dimension):
-    if not xs:
-        raise TypeError("concatenate: needs at least one operand")
-    shapes = ", ".join(x.str_short() for x in xs)
-    if len({x.dtype for x in xs}) > 1:
-        raise TypeError(f"concatenate: operands must have equal dtypes, got {shapes}")
-    if len({x.ndim for x in xs}) > 1 or xs[0].ndim == 0:
-        raise TypeError(f"concatenate: operands must have the same rank, at least 1, got {shapes}")
-    if not 0 <= dimension < xs[0].ndim:
-        raise ValueError(f"concatenate: dimension {dimension} is out of range for {shapes}")
-    rest = {x.shape[:dimension] + x.shape[dimension + 1:] for x in xs}
-    if len(rest) > 1:
-        raise TypeError(f"concatenate: operand shapes must be equal except along dimension "
-                        f"{dimension}, got {shapes}")
-    shape = list(xs[0].shape)
-    shape[dimension] = sum(x.shape[dimension] for x in xs)
-    return [ShapedArray(tuple(shape), xs[0].dtype, _weak(*xs))]
-
-
-concatenate_p = _declare(
-    "concatenate", lambda *xs, dimension: [np.concatenate(xs, axis=dimension)],
-    _concatenate_abstract_eval)
-
-
-def concatenate(operands: Sequence, dimension: int):
-    """Join ``operands`` (arrays of one dtype, equal shapes except along
-    ``dimension``) along ``dimension``.
-
-    >>> concatenate([np.zeros(2), np.ones(1)], 0)
-    Array([0., 0., 1.], dtype=float64)
-    """
-    operands = list(operands)
-    for o in operands:
-        if dtypes.is_python_scalar(o):
-            raise TypeError(f"concatenate: operands must be arrays, got the Python scalar {o!r}")
-    operands = [asoperand(o, "concatenate") for o in operands]
-    if not operands:
-        raise TypeError("concatenate: needs at least one operand")
-    aval = get_aval(operands[0])
-    dimension = _axis("concatenate", "dimension", dimension, max(aval.ndim, 1), aval)
-    if len(operands) == 1 and isinstance(operands[0], _OWNED) and aval.ndim:
-        return operands[0]
-    return concatenate_p.bind(*operands, dimension=dimension)
-
-
-# ------------------------------------------------------------ pad
-def _padded_size(size: int, low: int, high: int, interior: int) -> int:
-    return low + high + size + max(size - 1, 0) * interior
-
-
-def _pad_abstract_eval(x: ShapedArray, value: ShapedArray, *, padding_config):
-    if value.ndim:
-        raise TypeError(f"pad: padding_value must be a scalar, got {value.str_short()}")
-    if value.dtype != x.dtype:
-        raise TypeError(f"pad: padding_value dtype {value.dtype.name} differs from the "
-                        f"operand {x.str_short()}")
-    if len(padding_config) != x.ndim:
-        raise ValueError(f"pad: padding_config {padding_config} needs one (low, high, "
-                         f"interior) entry per dimension of {x.str_short()}")
-    shape = []
-    for d, (size, (lo, hi, interior)) in enumerate(zip(x.shape, padding_config)):
-        if interior < 0:
-            raise ValueError(f"pad: interior padding {interior} of dimension {d} must be >= 0 "
-                             f"(padding_config={padding_config})")
-        out = _padded_size(size, lo, hi, interior)
-        if out < 0:
-            raise ValueError(f"pad: dimension {d} of {x.str_short()} would have negative size "
-                             f"{out} with padding {(lo, hi, interior)}")
-        shape.append(out)
-    return [ShapedArray(tuple(shape), x.dtype, _weak(x, value))]
-
-
-def _pad_impl(x, value, *, padding_config):
-    # Pad with the non-negative parts of low/high first, then crop the
-    # negative parts away.
-    full_shape = [_padded_size(s, max(lo, 0), max(hi, 0), it)
-                  for s, (lo, hi, it) in zip(x.shape, padding_config)]
-    out = np.full(full_shape, value, dtype=x.dtype)
-    place = tuple(builtins.slice(max(lo, 0), max(lo, 0) + _padded_size(s, 0, 0, it), it + 1)
-                  for s, (lo, hi, it) in zip(x.shape, padding_config))
-    out[place] = x
-    crop = tuple(builtins.slice(max(-lo, 0), n - max(-hi, 0))
-                 for n, (lo, hi, _) in zip(full_shape, padding_config))
-    return [out[crop]]
-
-
-pad_p = _declare("pad", _pad_impl, _pad_abstract_eval)
-
-
-def pad(operand, padding_value, padding_config: Sequence[tuple[int, int, int]]):
-    """Pad ``operand`` with the scalar ``padding_value``: per dimension a
-    ``(low, high, interior)`` triple adds ``low``/``high`` elements at the
-    ends (negative values crop) and ``interior`` between elements.
-
-    >>> pad(np.array([1, 2, 3]), 0, [(1, -1, 1)])
-    Array([0, 1, 0, 2, 0], dtype=int64)
-    """
-    operand, padding_value = _match_weak("pad", operand, padding_value)
-    config = []
-    for entry in padding_config:
-        triple = _ints("pad", "padding_config entry", entry)
-        if len(triple) != 3:
-            raise TypeError(f"pad: padding_config entries must be (low, high, interior) "
-                            f"triples, got {entry!r}")
-        config.append(triple)
-    return pad_p.bind(operand, padding_value, padding_config=tuple(config))
-
-
-# ------------------------------------------------------------ slice
-def _slice_abstract_eval(x: ShapedArray, *, start_indices, limit_indices, strides):
-    where = (f"{x.str_short()} with start_indices={start_indices}, "
-             f"limit_indices={limit_indices}, strides={strides}")
-    if len(start_indices) != x.ndim or len(limit_indices) != x.ndim or (
-            strides is not None and len(strides) != x.ndim):
-        raise TypeError(f"slice: need one start, limit and stride per dimension: {where}")
-    steps = strides or (1,) * x.ndim
-    shape = []
-    for d, (size, start, limit, step) in enumerate(zip(x.shape, start_indices, limit_indices,
-                                                       steps)):
-        if not 0 <= start <= limit <= size:
-            raise ValueError(f"slice: dimension {d} needs 0 <= start <= limit <= {size}: {where}")
-        if step < 1:
-            raise ValueError(f"slice: stride of dimension {d} must be positive: {where}")
-        shape.append((limit - start + step - 1) // step)
-    return [ShapedArray(tuple(shape), x.dtype, x.weak_type)]
-
-
-def _slice_impl(x, *, start_indices, limit_indices, strides):
-    steps = strides or (1,) * x.ndim
-    return [x[tuple(builtins.slice(*t) for t in zip(start_indices, limit_indices, steps))]]
-
-
-slice_p = _declare("slice", _slice_impl, _slice_abstract_eval)
-
-
-def slice(operand, start_indices: Sequence[int], limit_indices: Sequence[int],  # noqa: A001
-          strides: Sequence[int] | None = None):
-    """The static slice ``operand[start:limit:stride, ...]``; indices must
-    lie in bounds (``0 <= start <= limit <= size``).
-
-    >>> slice(np.arange(10), (1,), (8,), (3,))
-    Array([1, 4, 7], dtype=int64)
-    """
-    operand = asoperand(operand, "slice")
-    start_indices = _ints("slice", "start_indices", start_indices)
-    limit_indices = _ints("slice", "limit_indices", limit_indices)
-    if strides is not None:
-        strides = _ints("slice", "strides", strides)
-        if all(s == 1 for s in strides) and len(strides) == len(start_indices):
-            strides = None
-    return slice_p.bind(operand, start_indices=start_indices, limit_indices=limit_indices,
-                        strides=strides)
-
-
-def slice_in_dim(operand, start_index: int | None, limit_index: int | None, stride: int = 1,
-                 axis: int = 0):
-    """``slice`` along one axis; ``None`` means the start/end and negative
-    indices count from the end, as in Python.
-
-    >>> slice_in_dim(np.arange(5), -2, None)
-    Array([3, 4], dtype=int64)
-    """
-    operand = asoperand(operand, "slice_in_dim")
-    aval = get_aval(operand)
-    axis = _axis("slice_in_dim", "axis", axis, aval.ndim, aval)
-    size = aval.shape[axis]
-    start = 0 if start_index is None else _int("slice_in_dim", "start_index", start_index)
-    limit = size if limit_index is None else _int("slice_in_dim", "limit_index", limit_index)
-    start, limit = (start + size if start < 0 else start), (limit + size if limit < 0 else limit)
-    starts, limits, strides = [0] * aval.ndim, list(aval.shape), [1] * aval.ndim
-    starts[axis], limits[axis], strides[axis] = start, limit, _int("slice_in_dim", "stride", stride)
-    return slice(operand, starts, limits, strides)
-
-
-def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
-    """``operand[..., index, ...]`` along ``axis`` for a static index
-    (negative counts from the end); keeps a size-1 axis if ``keepdims``.
-
-    >>> index_in_dim(np.arange(6).reshape(2, 3), -1, axis=1, keepdims=False)
-    Array([2, 5], dtype=int64)
-    """
-    operand = asoperand(operand, "index_in_dim")
-    aval = get_aval(operand)
-    axis = _axis("index_in_dim", "axis", axis, aval.ndim, aval)
-    size, index = aval.shape[axis], _int("index_in_dim", "index", index)
-    if not -size <= index < size:
-        raise IndexError(f"index_in_dim: index {index} is out of bounds for axis {axis} of "
-                         f"{aval.str_short()}")
-    index %= size
-    out = slice_in_dim(operand, index, index + 1, 1, axis)
-    return out if keepdims else squeeze(out, (axis,))
-
-
-# ------------------------------------------------------- dynamic slicing
-def _check_starts(name: str, x: ShapedArray, starts) -> None:
-    if len(starts) != x.ndim:
-        raise TypeError(f"{name}: got {len(starts)} start indices for the operand "
-                        f"{x.str_short()}; need one per dimension")
-    for i, s in enumerate(starts):
-        if s.ndim or s.dtype.kind not in "iu":
-            raise TypeError(f"{name}: start index {i} must be a scalar integer, got "
-                            f"{s.str_short()}")
-
-
-def _clamped_starts(starts, shape, sizes) -> list[int]:
-    # XLA semantics: every start is clamped so the whole window lies inside.
-    return [min(max(int(s), 0), dim - size) for s, dim, size in zip(starts, shape, sizes)]
-
-
-def _dynamic_slice_abstract_eval(x: ShapedArray, *starts: ShapedArray, slice_sizes):
-    _check_starts("dynamic_slice", x, starts)
-    if len(slice_sizes) != x.ndim or any(not 0 <= s <= d for s, d in zip(slice_sizes, x.shape)):
-        raise TypeError(f"dynamic_slice: slice_sizes {slice_sizes} must have one entry per "
-                        f"dimension of {x.str_short()}, each between 0 and that dimension's size")
-    return [ShapedArray(slice_sizes, x.dtype, _weak(x, *starts))]
-
-
-def _dynamic_slice_impl(x, *starts, slice_sizes):
-    lo = _clamped_starts(starts, x.shape, slice_sizes)
-    return [x[tuple(builtins.slice(s, s + n) for s, n in zip(lo, slice_sizes))]]
-
-
-dynamic_slice_p = _declare("dynamic_slice", _dynamic_slice_impl, _dynamic_slice_abstract_eval)
-
-
-def _start_operands(name: str, aval: ShapedArray, start_indices, allow_negative_indices) -> list:
-    """One int64 scalar operand per dimension; with ``allow_negative_indices``
-    a negative start counts from the end of its dimension (JAX's default)."""
-    if isinstance(start_indices, (Tracer, Array, np.ndarray)):
-        starts_aval = get_aval(start_indices)
-        if starts_aval.ndim != 1:
-            raise TypeError(f"{name}: start_indices must be a sequence of scalars or a 1-d "
-                            f"array, got {starts_aval.str_short()}")
-        if isinstance(start_indices, Tracer):
-            starts = [index_in_dim(start_indices, i, keepdims=False)
-                      for i in range(starts_aval.shape[0])]
-        else:
-            starts = list(np.asarray(start_indices))
-    else:
-        starts = list(start_indices)
-    if len(starts) != aval.ndim:
-        raise TypeError(f"{name}: got {len(starts)} start indices for the operand "
-                        f"{aval.str_short()}; need one per dimension")
-    allow = allow_negative_indices
-    allow = [bool(allow)] * aval.ndim if isinstance(allow, (bool, np.bool_)) else list(allow)
-    if len(allow) != aval.ndim:
-        raise TypeError(f"{name}: allow_negative_indices needs one entry per dimension of "
-                        f"{aval.str_short()}, got {allow_negative_indices!r}")
-    out = []
-    for i, (s, dim, wrap) in enumerate(zip(starts, aval.shape, allow)):
-        s = asoperand(s, name)
-        s_aval = get_aval(s)
-        if s_aval.ndim or s_aval.dtype.kind not in "iu":
-            raise TypeError(f"{name}: start index {i} must be a scalar integer, got "
-                            f"{s_aval.str_short()}")
-        if isinstance(s, Tracer):
-            if s_aval.dtype != dtypes.int64:
-                s = convert_element_type(s, dtypes.int64)
-            if wrap:
-                s = select(lt(s, 0), add(s, dim), s)
-        else:
-            v = int(np.asarray(s))
-            v = v + dim if wrap and v < 0 else v
-            s = np.asarray(min(max(v, _INT64_MIN), _INT64_MAX), dtype=np.int64)
-            s.flags.writeable = False
-        out.append(s)
-    return out
-
-
-def dynamic_slice(operand, start_indices, slice_sizes: Sequence[int], *,
-                  allow_negative_indices: bool | Sequence[bool] = True):
-    """The slice of static size ``slice_sizes`` starting at the (possibly
-    traced) ``start_indices``.  A negative start counts from the end (unless
-    ``allow_negative_indices=False``); then each start is clamped to
-    ``[0, dim - size]`` so the slice always lies in bounds.
-
-    >>> x = np.arange(5)
-    >>> dynamic_slice(x, (1,), (3,)), dynamic_slice(x, (4,), (3,))
-    (Array([1, 2, 3], dtype=int64), Array([2, 3, 4], dtype=int64))
-    """
-    operand = asoperand(operand, "dynamic_slice")
-    aval = get_aval(operand)
-    starts = _start_operands("dynamic_slice", aval, start_indices, allow_negative_indices)
-    slice_sizes = _ints("dynamic_slice", "slice_sizes", slice_sizes)
-    return dynamic_slice_p.bind(operand, *starts, slice_sizes=slice_sizes)
-
-
-def dynamic_slice_in_dim(operand, start_index, slice_size: int, axis: int = 0, *,
-                         allow_negative_indices: bool = True):
-    """``dynamic_slice`` along one axis: ``operand[..., start:start + size]``
-    with the start clamped into bounds.
-
-    >>> dynamic_slice_in_dim(np.arange(5), -2, 3)
-    Array([2, 3, 4], dtype=int64)
-    """
-    operand = asoperand(operand, "dynamic_slice_in_dim")
-    aval = get_aval(operand)
-    axis = _axis("dynamic_slice_in_dim", "axis", axis, aval.ndim, aval)
-    starts, sizes = [0] * aval.ndim, list(aval.shape)
-    starts[axis], sizes[axis] = start_index, _int("dynamic_slice_in_dim", "slice_size", slice_size)
-    return dynamic_slice(operand, starts, sizes, allow_negative_indices=allow_negative_indices)
-
-
-def dynamic_index_in_dim(operand, index, axis: int = 0, keepdims: bool = True, *,
-                         allow_negative_indices: bool = True):
-    """``operand[..., index, ...]`` along ``axis`` for a possibly traced
-    index (clamped into bounds).
-
-    >>> dynamic_index_in_dim(np.arange(6).reshape(2, 3), 1, axis=1, keepdims=False)
-    Array([1, 4], dtype=int64)
-    """
-    operand = asoperand(operand, "dynamic_index_in_dim")
-    aval = get_aval(operand)
-    axis = _axis("dynamic_index_in_dim", "axis", axis, aval.ndim, aval)
-    out = dynamic_slice_in_dim(operand, index, 1, axis,
-                               allow_negative_indices=allow_negative_indices)
-    return out if keepdims else squeeze(out, (axis,))
-
-
-def _dynamic_update_slice_abstract_eval(x: ShapedArray, update: ShapedArray,
-                                        *starts: ShapedArray):
-    _check_starts("dynamic_update_slice", x, starts)
-    if update.dtype != x.dtype:
-        raise TypeError(f"dynamic_update_slice: update {update.str_short()} must have the "
-                        f"dtype of the operand {x.str_short()}")
-    if update.ndim != x.ndim or any(u > d for u, d in zip(update.shape, x.shape)):
-        raise TypeError(f"dynamic_update_slice: update {update.str_short()} must have the rank "
-                        f"of the operand {x.str_short()} and fit inside it")
-    return [ShapedArray(x.shape, x.dtype, _weak(x, update, *starts))]
-
-
-def _dynamic_update_slice_impl(x, update, *starts):
-    lo = _clamped_starts(starts, x.shape, update.shape)
-    out = np.array(x)
-    out[tuple(builtins.slice(s, s + n) for s, n in zip(lo, update.shape))] = update
-    return [out]
-
-
-dynamic_update_slice_p = _declare("dynamic_update_slice", _dynamic_update_slice_impl,
-                                  _dynamic_update_slice_abstract_eval)
-
-
-def dynamic_update_slice(operand, update, start_indices, *,
-                         allow_negative_indices: bool | Sequence[bool] = True):
-    """``operand`` with the window at ``start_indices`` replaced by
-    ``update``; starts are wrapped and clamped as in ``dynamic_slice``.
-
-    >>> dynamic_update_slice(np.zeros(5), np.ones(2), (4,))
-    Array([0., 0., 0., 1., 1.], dtype=float64)
-    """
-    operand, update = _match_weak("dynamic_update_slice", operand, update)
-    aval = get_aval(operand)
-    starts = _start_operands("dynamic_update_slice", aval, start_indices,
-                             allow_negative_indices)
-    return dynamic_update_slice_p.bind(operand, update, *starts)
-
-
-def dynamic_update_slice_in_dim(operand, update, start_index, axis: int, *,
-                                allow_negative_indices: bool = True):
-    """``dynamic_update_slice`` along one axis (zero starts elsewhere).
-
-    >>> dynamic_update_slice_in_dim(np.zeros(3), np.ones(1), -1, axis=0)
-    Array([0., 0., 1.], dtype=float64)
-    """
-    operand = asoperand(operand, "dynamic_update_slice_in_dim")
-    aval = get_aval(operand)
-    starts = [0] * aval.ndim
-    starts[_axis("dynamic_update_slice_in_dim", "axis", axis, aval.ndim, aval)] = start_index
-    return dynamic_update_slice(operand, update, starts,
-                                allow_negative_indices=allow_negative_indices)
-
-
-def dynamic_update_index_in_dim(operand, update, index, axis: int, *,
-                                allow_negative_indices: bool = True):
-    """Replace ``operand[..., index, ...]`` along ``axis`` with ``update``
-    (which may lack that axis).
-
-    >>> dynamic_update_index_in_dim(np.zeros(3), 5.0, 1, axis=0)
-    Array([0., 5., 0.], dtype=float64)
-    """
-    operand = asoperand(operand, "dynamic_update_index_in_dim")
-    update = asoperand(update, "dynamic_update_index_in_dim")
-    aval = get_aval(operand)
-    axis = _axis("dynamic_update_index_in_dim", "axis", axis, aval.ndim, aval)
-    if get_aval(update).ndim == aval.ndim - 1:
-        update = expand_dims(update, (axis,))
-    return dynamic_update_slice_in_dim(operand, update, index, axis,
-                                       allow_negative_indices=allow_negative_indices)
 
 
 # ------------------------------------------------------------ iota
@@ -816,6 +480,7 @@ def _iota_impl(*, dtype, shape, dimension):
 
 
 iota_p = _declare("iota", _iota_impl, _iota_abstract_eval)
+not_differentiable(iota_p, "it has no operands")
 
 
 def broadcasted_iota(dtype, shape: Sequence[int], dimension: int):
@@ -842,10 +507,6 @@ def iota(dtype, size: int):
 
 __all__ = [
     "broadcast_in_dim_p", "reshape_p", "transpose_p", "squeeze_p", "expand_dims_p", "rev_p",
-    "concatenate_p", "pad_p", "slice_p", "dynamic_slice_p", "dynamic_update_slice_p", "iota_p",
-    "broadcast_in_dim", "broadcast", "full", "full_like", "zeros_like_array", "reshape",
-    "transpose", "squeeze", "expand_dims", "rev", "concatenate", "pad", "slice",
-    "slice_in_dim", "index_in_dim", "dynamic_slice", "dynamic_slice_in_dim",
-    "dynamic_index_in_dim", "dynamic_update_slice", "dynamic_update_slice_in_dim",
-    "dynamic_update_index_in_dim", "iota", "broadcasted_iota",
+    "iota_p", "broadcast_in_dim", "broadcast", "full", "full_like", "zeros_like_array",
+    "reshape", "transpose", "squeeze", "expand_dims", "rev", "iota", "broadcasted_iota",
 ]
