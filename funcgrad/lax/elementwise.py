@@ -177,8 +177,16 @@ def _integer_pow_abstract_eval(x: ShapedArray, *, y):
 integer_pow_p = Primitive("integer_pow")
 integer_pow_p.impl = _integer_pow_impl
 integer_pow_p.abstract_eval = _integer_pow_abstract_eval
-defjvp(integer_pow_p, lambda t, x, *, y: (
-    mul(t, mul(float(y), integer_pow(x, y - 1))) if y != 0 else Zero.like(x)))
+def _integer_pow_jvp(t, x, *, y):
+    if y == 0:
+        return Zero.like(x)
+    if y == 1:
+        return t
+    # x ** 1 is x itself: no equation for it.
+    return mul(t, mul(float(y), x if y == 2 else integer_pow(x, y - 1)))
+
+
+defjvp(integer_pow_p, _integer_pow_jvp)
 
 
 # ------------------------------------------------------------ binary ops

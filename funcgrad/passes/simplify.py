@@ -43,7 +43,7 @@ def simplify_eqn(primitive, atoms: Sequence[Atom], out_avals: Sequence[ShapedArr
     if len(out_avals) != 1 or primitive.effectful:
         return None
     (out_aval,) = out_avals
-    if (primitive.scalar_expr is not None and atoms
+    if ((primitive.scalar_expr is not None or primitive.name in _FOLDABLE) and atoms
             and all(isinstance(a, Literal) for a in atoms)):
         return [_fold(primitive, atoms, out_aval, params)]
     rules = _IDENTITIES.get(primitive.name)
@@ -66,6 +66,9 @@ def simplify_eqn(primitive, atoms: Sequence[Atom], out_avals: Sequence[ShapedArr
 
 
 _RESHAPES = {"reshape", "expand_dims", "squeeze"}
+# Elementwise primitives whose scalar form depends on parameters (so they
+# declare no scalar expression) but which fold all the same.
+_FOLDABLE = {"convert_element_type", "integer_pow", "round"}
 
 
 def _uniform_value(atom: Atom, producer):
