@@ -16,6 +16,7 @@ from funcgrad.core import dtypes
 from funcgrad.core.ad_util import (Zero, deflinear, defjvp, defjvp_with_output, instantiate,
                                    is_undefined_primal, not_differentiable)
 from funcgrad.core.avals import ShapedArray
+from funcgrad.core.batching import batch_elementwise
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import get_aval
 from funcgrad.lax import special_math as sm
@@ -32,6 +33,7 @@ def unary(name: str, numpy_fn, *, kinds: str = INEXACT, scalar: str | None = Non
     p.impl = lambda x, **params: [fn(x, **params)]
     p.abstract_eval = unary_shape_rule(name, kinds, out_dtype)
     p.scalar_expr = scalar
+    batch_elementwise(p)
     return p
 
 
@@ -43,6 +45,7 @@ def binary(name: str, numpy_fn, *, kinds: str = NUMBER, scalar: str | None = Non
     p.impl = lambda x, y: [fn(x, y)]
     p.abstract_eval = nary_shape_rule(name, kinds, out_dtype)
     p.scalar_expr = scalar
+    batch_elementwise(p)
     return p
 
 
@@ -520,6 +523,10 @@ def _convert_transpose(cts, x, *, new_dtype, weak_type):
 
 
 convert_element_type_p.transpose = _convert_transpose
+for _p in (round_p, integer_pow_p, convert_element_type_p):
+    batch_elementwise(_p)
+batch_elementwise(select_n_p, scalar_ok=lambda i: i == 0)   # only the predicate may be 0-d
+batch_elementwise(clamp_p, scalar_ok=lambda i: i != 1)       # the bounds may be 0-d
 
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):
