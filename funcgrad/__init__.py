@@ -16,6 +16,7 @@ from funcgrad.core import (Array, ClosedJaxpr, ConcretizationTypeError, Jaxpr,  
                            check_jaxpr, eval_jaxpr, make_jaxpr)
 from funcgrad import lax  # noqa: E402
 from funcgrad import numpy  # noqa: E402
+from funcgrad import nn, scipy  # noqa: E402
 from funcgrad.transforms.jvp import jvp  # noqa: E402
 from funcgrad.transforms.autodiff import (grad, hessian, jacfwd, jacrev, linearize,  # noqa: E402
                                           value_and_grad, vjp)
@@ -26,4 +27,4 @@ from funcgrad.transforms.vmap import vmap  # noqa: E402
 __all__ = ["Array", "ClosedJaxpr", "ConcretizationTypeError", "custom_jvp", "custom_vjp", "Jaxpr", "ShapedArray",
            "TracerArrayConversionError", "UnexpectedTracerError", "check_jaxpr",
            "eval_jaxpr", "grad", "hessian", "jacfwd", "jacrev", "jvp", "lax", "linear_transpose",
-           "linearize", "make_jaxpr", "numpy", "tree_util", "value_and_grad", "vjp", "vmap"]
+           "linearize", "make_jaxpr", "nn", "numpy", "scipy", "tree_util", "value_and_grad", "vjp", "vmap"]

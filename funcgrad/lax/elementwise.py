@@ -250,7 +250,8 @@ ge_p = binary("ge", np.greater_equal, kinds="biuf", out_dtype=np.bool_, scalar="
 defjvp(add_p, lambda t, x, y: t, lambda t, x, y: t)
 defjvp(sub_p, lambda t, x, y: t, lambda t, x, y: neg(t))
 defjvp(mul_p, lambda t, x, y: mul(t, y), lambda t, x, y: mul(x, t))
-defjvp(div_p, lambda t, x, y: div(t, y), lambda t, x, y: neg(mul(t, div(x, mul(y, y)))))
+# x / y / y rather than x / (y * y): y * y overflows for |y| > 1e154.
+defjvp(div_p, lambda t, x, y: div(t, y), lambda t, x, y: neg(mul(t, div(div(x, y), y))))
 defjvp(rem_p, lambda t, x, y: t,
        lambda t, x, y: neg(mul(t, mul(sign(div(x, y)), floor(abs(div(x, y)))))))
 

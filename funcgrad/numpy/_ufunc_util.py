@@ -17,6 +17,7 @@ from funcgrad import lax
 from funcgrad.core import dtypes
 from funcgrad.core.array import Array
 from funcgrad.core.trace import Tracer, get_aval
+from funcgrad.transforms.custom_derivatives import custom_jvp
 from funcgrad.lax.base import convert_weak_scalars
 from funcgrad.numpy._util import asarray_operand, broadcast_shapes, broadcast_to, convert_to
 
@@ -313,9 +314,9 @@ def scale2(x, e):
 
 
 
-def hypot_kernel(x1, x2):
-    """Kernel of ``hypot``: ``sqrt(a*a + b*b)`` after an exact power-of-two
-    scaling wherever squaring would overflow or underflow."""
+def _hypot_body(x1, x2):
+    """``sqrt(a*a + b*b)`` after an exact power-of-two scaling wherever
+    squaring would overflow or underflow."""
     a, b = lax.abs(x1), lax.abs(x2)
     big = lax.max(a, b)
     emax = int(np.finfo(dtype_of(big)).maxexp)
@@ -324,27 +325,137 @@ def hypot_kernel(x1, x2):
                    select(lax.lt(big, lo), lax.full_like(big, 2.0 ** (emax - 4)),
                           lax.full_like(big, 1.0)))
     a, b = lax.mul(a, scale), lax.mul(b, scale)
-    out = lax.div(lax.sqrt(lax.add(lax.mul(a, a), lax.mul(b, b))), scale)
+    squares = lax.add(lax.mul(a, a), lax.mul(b, b))
+    origin = lax.eq(squares, 0.0)
+    root = lax.sqrt(select(origin, lax.full_like(squares, 1.0), squares))
+    out = lax.div(select(origin, lax.full_like(squares, 0.0), root), scale)
     # hypot(inf, nan) is inf (C99).
     inf = or_(lax.eq(a, np.inf), lax.eq(b, np.inf))
     return select(inf, lax.full_like(big, np.inf), out)
 
 
-def logaddexp_kernel(x1, x2):
-    """Kernel of ``logaddexp``."""
-    delta = lax.sub(x1, x2)
-    out = lax.add(lax.max(x1, x2), lax.log1p(lax.exp(lax.neg(lax.abs(delta)))))
-    out = select(isnan_(delta), delta, out)
-    # Equal arguments (infinities included): x + log(2).
-    return select(lax.eq(x1, x2), lax.add(x1, LN2), out)
+# The scaling above is exact in value but not in derivative: the tangent of
+# a tiny argument, scaled by 2**1020 and squared, overflows (the gradient of
+# hypot(3e-200, 4e-200) would come out 0).  The rule uses the ratios
+# x_i / h instead, which lie in [-1, 1], and differentiates those ratios by
+# ``_ratio``'s rule (t_x - (x/h) t_h) / h, which never forms h**2, so
+# second derivatives are right at 1e-200 and at 1e200 alike.
+def _ratio_body(x, h):
+    return lax.div(x, h)
 
 
-def logaddexp2_kernel(x1, x2):
-    """Kernel of ``logaddexp2``."""
+_ratio = custom_jvp(_ratio_body)
+
+
+@_ratio.defjvp
+def _ratio_jvp(primals, tangents):
+    (x, h), (tx, th) = primals, tangents
+    r = _ratio(x, h)
+    return r, lax.div(lax.sub(tx, lax.mul(r, th)), h)
+
+
+hypot_kernel = custom_jvp(_hypot_body)
+hypot_kernel.__doc__ = """Kernel of ``hypot``: exact in value from 1e-308 to
+    1e308, with derivatives ``x1 / h`` and ``x2 / h`` computed as ratios (0 at
+    the origin, as in JAX, where hypot has a kink)."""
+
+
+@hypot_kernel.defjvp
+def _hypot_jvp(primals, tangents):
+    (x1, x2), (t1, t2) = primals, tangents
+    h = hypot_kernel(x1, x2)
+    regular = and_(lax.gt(h, 0.0), lax.lt(h, np.inf))
+    safe_h = select(regular, h, lax.full_like(h, 1.0))
+
+    def weight(x):
+        # Each branch sees harmless arguments where it is not selected.
+        w = _ratio(select(regular, x, lax.full_like(h, 0.0)), safe_h)
+        at_inf = select(lax.eq(lax.abs(x), np.inf), lax.sign(x), lax.full_like(h, 0.0))
+        w = select(regular, w, select(lax.eq(h, np.inf), at_inf, lax.full_like(h, 0.0)))
+        return select(isnan_(h), h, w)
+
+    return h, lax.add(lax.mul(t1, weight(x1)), lax.mul(t2, weight(x2)))
+
+
+# ``logaddexp`` and ``logaddexp2`` carry a custom derivative rule.  Their
+# bodies are exact in value, but differentiating them goes through the kinks
+# of max(x1, x2) and |x1 - x2|: at a tie (x1 == x2) the first derivative
+# (1/2 each) holds only by the conventions at the kinks, and the second
+# derivative is 0 instead of 1/4 (softplus''(0) would be 0).  The rule's
+# weights are smooth and finite everywhere, at equal infinities included:
+# the derivative of log(e**x1 + e**x2) in x1 is
+# e**x1 / (e**x1 + e**x2) = logistic(x1 - x2).
+def _tie_free_difference(x1, x2):
+    """``x1 - x2``, but 0 where both are the same infinity (not
+    ``inf - inf = nan``); nan inputs still give nan.  Finite ties keep the
+    subtraction, whose derivative the second-order rule needs."""
     delta = lax.sub(x1, x2)
+    same_inf = and_(lax.eq(x1, x2), lax.eq(lax.abs(x1), np.inf))
+    return select(same_inf, lax.full_like(delta, 0.0), delta)
+
+
+def _logaddexp_body(x1, x2):
+    delta = _tie_free_difference(x1, x2)
+    # max + log1p(exp(-|delta|)): no overflow; equal infinities give
+    # max + log(2) = the infinity; nan propagates through delta and max.
+    return lax.add(lax.max(x1, x2), lax.log1p(lax.exp(lax.neg(lax.abs(delta)))))
+
+
+def _logaddexp2_body(x1, x2):
+    delta = _tie_free_difference(x1, x2)
     tail = lax.div(lax.log1p(lax.exp2(lax.neg(lax.abs(delta)))), LN2)
-    out = select(isnan_(delta), delta, lax.add(lax.max(x1, x2), tail))
-    return select(lax.eq(x1, x2), lax.add(x1, 1.0), out)
+    return lax.add(lax.max(x1, x2), tail)
+
+
+def _logaddexp_rule(kernel, log_base):
+    def rule(primals, tangents):
+        (x1, x2), (t1, t2) = primals, tangents
+        delta = _tie_free_difference(x1, x2)
+        if log_base != 1.0:
+            delta = lax.mul(delta, log_base)
+        # w1 + w2 = 1; at 1000 vs 0 the weights are exactly 1 and 0, and at
+        # a tie (infinite or not) 1/2 each.
+        w1, w2 = lax.logistic(delta), lax.logistic(lax.neg(delta))
+        return kernel(x1, x2), lax.add(lax.mul(t1, w1), lax.mul(t2, w2))
+    return rule
+
+
+logaddexp_kernel = custom_jvp(_logaddexp_body)
+logaddexp_kernel.__doc__ = """Kernel of ``logaddexp``: ``log(exp(x1) + exp(x2))``
+    without overflow, with derivatives ``logistic(x1 - x2)`` and
+    ``logistic(x2 - x1)``."""
+logaddexp_kernel.defjvp(_logaddexp_rule(logaddexp_kernel, 1.0))
+
+logaddexp2_kernel = custom_jvp(_logaddexp2_body)
+logaddexp2_kernel.__doc__ = """Kernel of ``logaddexp2``: ``log2(2**x1 + 2**x2)``
+    without overflow, with derivatives ``logistic((x1 - x2) log 2)`` and its
+    mirror."""
+logaddexp2_kernel.defjvp(_logaddexp_rule(logaddexp2_kernel, LN2))
+
+
+# Taylor coefficients of sin(y)/y in powers of y**2, through y**10: below
+# |y| = 0.1 the first omitted term is under 2e-22 relative, and the
+# polynomial's derivatives of every order are as accurate as its value.
+_SINC_TAYLOR = (1.0, -1.0 / 6, 1.0 / 120, -1.0 / 5040, 1.0 / 362880, -1.0 / 39916800)
+_SINC_SMALL = 0.1
+
+
+def sinc_kernel(x):
+    """Kernel of ``sinc``: the quotient ``sin(y) / y`` (``y = pi x``) away
+    from 0, a Taylor polynomial for ``|y| < 0.1``, where the quotient's
+    derivatives would be ``0/0`` at 0 and lose digits to cancellation near
+    it.  Each branch sees a stand-in argument where it is not selected (the
+    "double where"), so no nan leaks into reverse mode."""
+    y = lax.mul(x, np.pi)
+    small = lax.lt(lax.abs(y), _SINC_SMALL)
+    y_big = select(small, lax.full_like(y, 1), y)
+    quotient = lax.div(lax.sin(y_big), y_big)
+    y_small = select(small, y, lax.full_like(y, 0))
+    y2 = lax.mul(y_small, y_small)
+    poly = lax.full_like(y, _SINC_TAYLOR[-1])
+    for c in reversed(_SINC_TAYLOR[:-1]):
+        poly = lax.add(lax.mul(poly, y2), c)
+    return select(small, poly, quotient)
 
 
 def frexp_kernel(x):

@@ -341,11 +341,6 @@ def test_loop_count_from_an_integer_argument_and_branches_on_array_elements():
 
 
 # ------------------------------------------------------------ primitives' rules (other owners)
-@pytest.mark.xfail(strict=True, reason=(
-    "scatter_mul's jvp divides by the update (_product_of_others in lax/indexing.py), so "
-    "its own derivative contains 1/update**2, which overflows for |update| < ~1e-154: "
-    "the Hessian of v0*v1 computed via x.at[[0, 0]].mul(v) at v0=1e-200 is [[-inf, nan], "
-    "[1, 0]] instead of [[0, 1], [1, 0]]"))
 def test_hessian_of_a_duplicate_index_scatter_mul_with_a_tiny_factor():
     def f(v):
         return jnp.ones(1).at[np.array([0, 0])].mul(v)[0]
