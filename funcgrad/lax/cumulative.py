@@ -175,6 +175,20 @@ for _p in (cumprod_p, cumlogsumexp_p, cummax_p, cummin_p):
     _p.not_applicable["transpose"] = "not linear"
 
 
+# ------------------------------------------------------------- batching
+def _batch_cumulative(p: Primitive):
+    # The output has the operand's shape, so the batch axis stays put and
+    # the accumulation axis is renumbered around it.
+    def rule(args, dims, axis_size, *, axis, reverse):
+        (x,), (d,) = args, dims
+        return [p.bind(x, axis=axis + (axis >= d), reverse=reverse)], [d]
+    p.batch = rule
+
+
+for _p in (cumsum_p, cumprod_p, cummax_p, cummin_p, cumlogsumexp_p):
+    _batch_cumulative(_p)
+
+
 # ------------------------------------------------------------- wrappers
 def _cumulative_api(p: Primitive, doc: str):
     def op(operand, axis: int = 0, reverse: bool = False):

@@ -24,12 +24,14 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.ad_util import Zero, add_tangents, instantiate, is_undefined_primal, is_zero
 from funcgrad.core.avals import ShapedArray
+from funcgrad.core.batching import batch_to, broadcast_batch, move_axis
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import get_aval
 from funcgrad.lax.base import ANY, asoperand, check_dtype, convert_weak_scalars
 from funcgrad.lax.elementwise import add, convert_element_type, div, eq, mul, select
 from funcgrad.lax.elementwise import max as lax_max
-from funcgrad.lax.shape import full, iota, reshape
+from funcgrad.lax.shape import broadcasted_iota, full, iota, reshape
+from funcgrad.lax.slicing import concatenate
 
 GATHER_MODES = ("clip", "fill")
 SCATTER_MODES = ("drop", "clip")
@@ -83,6 +85,53 @@ def default_fill_value(dtype: np.dtype):
     if dtype.kind == "u":
         return int(np.iinfo(dtype).max)
     return True
+
+
+# ------------------------------------------------------- batching helpers
+def _member_avals(args, dims) -> list[ShapedArray]:
+    """The avals one batch member sees (the batch axes removed)."""
+    out = []
+    for x, d in zip(args, dims, strict=True):
+        aval = get_aval(x)
+        if d is not None:
+            aval = ShapedArray(aval.shape[:d] + aval.shape[d + 1:], aval.dtype, aval.weak_type)
+        out.append(aval)
+    return out
+
+
+def _shift_axes(axes, d: int) -> tuple[int, ...]:
+    """Operand ``axes`` renumbered for a batch axis inserted at ``d``."""
+    return tuple(a + (a >= d) for a in axes)
+
+
+def _unindexed_before(d: int, axes) -> int:
+    """How many dimensions before ``d`` no index picks: ``d``'s position
+    among the operand dimensions a gather keeps (or a scatter's updates
+    cover)."""
+    return sum(1 for a in range(d) if a not in axes)
+
+
+def _rows_batch_axis(indices, d: int):
+    """``indices`` with its batch axis among the row axes: the last axis
+    holds each row's index tuple, so a batch axis there moves just before
+    it."""
+    last = get_aval(indices).ndim - 1
+    if d == last:
+        return move_axis(indices, d, last - 1), last - 1
+    return indices, d
+
+
+def _with_member_column(indices, d: int, axis_size: int):
+    """Prepend to each row of ``indices`` (batched at ``d``, a row axis)
+    the number of the batch member it belongs to."""
+    aval = get_aval(indices)
+    dtype = aval.dtype
+    if axis_size - 1 > np.iinfo(dtype).max:
+        # A narrow index dtype cannot hold the member numbers.
+        dtype = np.dtype(np.int64)
+        indices = convert_element_type(indices, dtype)
+    column = broadcasted_iota(dtype, aval.shape[:-1] + (1,), d)
+    return concatenate([column, indices], aval.ndim - 1)
 
 
 # ------------------------------------------------------------------ gather
@@ -160,11 +209,40 @@ def _gather_transpose(cts, operand, indices, *, axes, mode, fill_value):
                                mode="clip" if mode == "clip" else "drop"), None]
 
 
+def _gather_batch(args, dims, axis_size, *, axes, mode, fill_value):
+    operand, indices = args
+    d_op, d_idx = dims
+    # Report a bad layout with the shapes the user wrote, not batched ones.
+    _gather_abstract_eval(*_member_avals(args, dims), axes=axes, mode=mode,
+                          fill_value=fill_value)
+    params = {"mode": mode, "fill_value": fill_value}
+    if d_idx is None:
+        # Every member reads the same positions: the batch axis is one more
+        # operand dimension that no index picks, so it lands among the
+        # output's trailing (non-indexed) dimensions; nothing moves.
+        new_axes = _shift_axes(axes, d_op)
+        out = gather_p.bind(operand, indices, axes=new_axes, **params)
+        n_rows = get_aval(indices).ndim - 1
+        return [out], [n_rows + _unindexed_before(d_op, new_axes)]
+    # The batch axis of the indices is one more row axis (not the last one,
+    # which holds the index tuple), and stays where it is in the output.
+    indices, d_idx = _rows_batch_axis(indices, d_idx)
+    if d_op is None:
+        return [gather_p.bind(operand, indices, axes=axes, **params)], [d_idx]
+    # Member b reads operand[b]: index the operand's batch axis too, with
+    # each row's member number (always in bounds, so clip/fill act only on
+    # the user's indices).  One gather, one more indexed axis.
+    indices = _with_member_column(indices, d_idx, axis_size)
+    out = gather_p.bind(operand, indices, axes=(d_op,) + _shift_axes(axes, d_op), **params)
+    return [out], [d_idx]
+
+
 gather_p = Primitive("gather")
 gather_p.impl = _gather_impl
 gather_p.abstract_eval = _gather_abstract_eval
 gather_p.jvp = _gather_jvp
 gather_p.transpose = _gather_transpose
+gather_p.batch = _gather_batch
 
 
 # ----------------------------------------------------------------- scatter
@@ -230,10 +308,57 @@ def _scatter_abstract_eval_for(name: str, kinds: str):
     return abstract_eval
 
 
+def _scatter_batch_for(p: Primitive):
+    """The batching rule of a scatter primitive.  The output is batched
+    whenever any operand is, so an unbatched operand is broadcast (every
+    member needs its own copy to update); the batch axis of the result is
+    the operand's."""
+    def rule(args, dims, axis_size, *, axes, mode):
+        operand, indices, updates = args
+        d_op, d_idx, d_up = dims
+        member = _member_avals(args, dims)
+        p.abstract_eval(*member, axes=axes, mode=mode)
+        n_rows = member[1].ndim - 1
+        if d_idx is None:
+            # Every member updates the same positions: the batch axis is an
+            # operand dimension no index picks, covered by the updates.
+            if d_op is None:
+                d_op = _operand_dim_matching(member[0].ndim, axes, d_up, n_rows)
+                operand = broadcast_batch(operand, axis_size, d_op)
+            new_axes = _shift_axes(axes, d_op)
+            updates = batch_to(updates, d_up, axis_size,
+                               n_rows + _unindexed_before(d_op, new_axes))
+            return [p.bind(operand, indices, updates, axes=new_axes, mode=mode)], [d_op]
+        # Member b updates operand[b]: index the operand's batch axis with
+        # the member number, as gather does; the updates' batch axis is then
+        # the row axis that the indices' batch axis is.
+        indices, d_idx = _rows_batch_axis(indices, d_idx)
+        if d_op is None:
+            d_op = 0
+            operand = broadcast_batch(operand, axis_size, d_op)
+        indices = _with_member_column(indices, d_idx, axis_size)
+        updates = batch_to(updates, d_up, axis_size, d_idx)
+        out = p.bind(operand, indices, updates, axes=(d_op,) + _shift_axes(axes, d_op),
+                     mode=mode)
+        return [out], [d_op]
+    return rule
+
+
+def _operand_dim_matching(ndim: int, axes, d_up, n_rows: int) -> int:
+    """Where to give an unbatched scatter operand its batch axis so that the
+    updates' batch axis (``d_up``) is already where the scatter wants it."""
+    if d_up is None or d_up < n_rows:
+        return 0  # the updates move in any case
+    kept = [a for a in range(ndim) if a not in axes]
+    r = d_up - n_rows  # the batch axis is the r-th kept dimension
+    return kept[r] if r < len(kept) else ndim
+
+
 def _scatter_primitive(name: str, combine, kinds: str) -> Primitive:
     p = Primitive(name)
     p.impl = _scatter_impl_for(combine)
     p.abstract_eval = _scatter_abstract_eval_for(name, kinds)
+    p.batch = _scatter_batch_for(p)
     return p
 
 

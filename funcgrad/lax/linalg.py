@@ -192,11 +192,57 @@ def _dot_general_transpose(cts, lhs, rhs, *, dimension_numbers, precision,
                                      swapped)]
 
 
+def member_avals(args, dims) -> list[ShapedArray]:
+    """The avals one batch member sees (the batch axes removed): batching
+    rules check them with the shape rule, so that a user's mistake is
+    reported with the shapes the user wrote."""
+    out = []
+    for x, d in zip(args, dims, strict=True):
+        aval = get_aval(x)
+        if d is not None:
+            aval = ShapedArray(aval.shape[:d] + aval.shape[d + 1:], aval.dtype, aval.weak_type)
+        out.append(aval)
+    return out
+
+
+def _dot_general_batch(args, dims, axis_size, *, dimension_numbers, precision,
+                       preferred_element_type):
+    lhs, rhs = args
+    dl, dr = dims
+    params = {"precision": precision, "preferred_element_type": preferred_element_type}
+    _dot_general_abstract_eval(*member_avals(args, dims), dimension_numbers=dimension_numbers,
+                               **params)
+    (lc, rc), (lb, rb) = dimension_numbers
+
+    def shift(ds, d):  # dimension numbers renumbered for a batch axis at d
+        return ds if d is None else tuple(x + (x >= d) for x in ds)
+
+    lc, lb, rc, rb = shift(lc, dl), shift(lb, dl), shift(rc, dr), shift(rb, dr)
+    if dl is not None and dr is not None:
+        # Both operands batched: pair the batch axes as one more batch
+        # dimension of the contraction (one batched product, no copies);
+        # batch dimensions come first in the result.
+        dims_out = ((lc, rc), ((dl,) + lb, (dr,) + rb))
+        out_dim = 0
+    elif dl is not None:
+        # Only one operand batched: its batch axis is a free dimension, which
+        # keeps its place among that operand's free dimensions in the result
+        # (batch dims, lhs free, rhs free); the other operand is not copied.
+        dims_out = ((lc, rc), (lb, rb))
+        out_dim = len(lb) + _free_dims(get_aval(lhs).ndim, lc, lb).index(dl)
+    else:
+        dims_out = ((lc, rc), (lb, rb))
+        n_lhs_free = get_aval(lhs).ndim - len(lc) - len(lb)
+        out_dim = len(lb) + n_lhs_free + _free_dims(get_aval(rhs).ndim, rc, rb).index(dr)
+    return [dot_general_p.bind(lhs, rhs, dimension_numbers=dims_out, **params)], [out_dim]
+
+
 dot_general_p = Primitive("dot_general")
 dot_general_p.impl = _dot_general_impl
 dot_general_p.abstract_eval = _dot_general_abstract_eval
 dot_general_p.jvp = _dot_general_jvp
 dot_general_p.transpose = _dot_general_transpose
+dot_general_p.batch = _dot_general_batch
 
 
 def _canonical_precision(precision):

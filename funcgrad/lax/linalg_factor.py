@@ -30,12 +30,13 @@ import numpy as np
 
 from funcgrad.core.ad_util import Zero, add_tangents, is_undefined_primal, is_zero
 from funcgrad.core.avals import ShapedArray
+from funcgrad.core.batching import broadcast_batch, move_axis
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import get_aval
 from funcgrad.lax.base import asoperand, quiet
 from funcgrad.lax.elementwise import (add, conj, convert_element_type, div, eq, ge, le, lt,
                                       mul, neg, real, select_n, sub)
-from funcgrad.lax.linalg import dot_general
+from funcgrad.lax.linalg import dot_general, member_avals
 from funcgrad.lax.shape import broadcast_in_dim, broadcasted_iota, full_like, reshape
 from funcgrad.lax.shape import transpose as lax_transpose
 from funcgrad.lax.slicing import pad
@@ -130,6 +131,33 @@ def _eye_like(shape, dtype):
     return convert_element_type(eq(rows, cols), dtype)
 
 
+# ------------------------------------------------------------ batching
+def _is_leading(x, d: int) -> bool:
+    """Whether axis ``d`` of ``x`` is a stack axis (not one of the last two,
+    the matrix axes)."""
+    return d < get_aval(x).ndim - 2
+
+
+def _to_leading(x, d: int):
+    """``x`` with its batch axis among the stack axes, where every
+    factorisation already loops: left in place if it is one, else moved to
+    the front; returns the value and the axis."""
+    return (x, d) if _is_leading(x, d) else (move_axis(x, d, 0), 0)
+
+
+def _batch_stacked(p: Primitive):
+    """The batching rule of a one-operand factorisation: the batch axis
+    becomes one more stack axis, and every output (a stack of matrices or
+    vectors with the operand's stack axes) has it at the same position."""
+    def rule(args, dims, axis_size, **params):
+        p.abstract_eval(*member_avals(args, dims), **params)
+        x, d = _to_leading(args[0], dims[0])
+        out = p.bind(x, **params)
+        outs = out if p.multiple_results else [out]
+        return outs, [d] * len(outs)
+    p.batch = rule
+
+
 # ------------------------------------------------------------ cholesky
 def _cholesky_abstract_eval(a: ShapedArray):
     _check_matrix("cholesky", a)
@@ -186,6 +214,7 @@ cholesky_p.impl = _cholesky_impl
 cholesky_p.abstract_eval = _cholesky_abstract_eval
 cholesky_p.jvp = _cholesky_jvp
 cholesky_p.not_applicable["transpose"] = "not linear"
+_batch_stacked(cholesky_p)
 
 
 def cholesky(x, *, symmetrize_input: bool = True):
@@ -314,11 +343,43 @@ def _triangular_solve_transpose(cts, a, b, *, left_side, lower, transpose_a, con
     return [None, ct_b]
 
 
+def _triangular_solve_batch(args, dims, axis_size, **params):
+    a, b = args
+    da, db = dims
+    _triangular_solve_abstract_eval(*member_avals(args, dims), **params)
+    if da is None:
+        # Only the right-hand sides vary: the members' b are more columns
+        # (rows, for a right-side solve) of one b, so a is not copied.
+        left = params["left_side"]
+        nd = get_aval(b).ndim
+        # Member b is (..., m, n) on the left side, (..., n, m) on the right:
+        # the batch axis goes next to the n axis, and merges with it.
+        d = nd - 2 if left else nd - 3
+        b = move_axis(b, db, d)
+        shape = get_aval(b).shape
+        merged = shape[:d] + (shape[d] * shape[d + 1],) + shape[d + 2:]
+        x = triangular_solve_p.bind(a, reshape(b, merged), **params)
+        return [reshape(x, shape)], [d]
+    if db is None:
+        # A batch of matrices a: b must be given the same stack axis.
+        a, da = _to_leading(a, da)
+        return [triangular_solve_p.bind(a, broadcast_batch(b, axis_size, da), **params)], [da]
+    # Both batched: the operands need the batch axis at the same stack axis.
+    if _is_leading(a, da):
+        b = move_axis(b, db, da)
+    elif _is_leading(b, db):
+        a, da = move_axis(a, da, db), db
+    else:
+        a, b, da = move_axis(a, da, 0), move_axis(b, db, 0), 0
+    return [triangular_solve_p.bind(a, b, **params)], [da]
+
+
 triangular_solve_p = Primitive("triangular_solve")
 triangular_solve_p.impl = _triangular_solve_impl
 triangular_solve_p.abstract_eval = _triangular_solve_abstract_eval
 triangular_solve_p.jvp = _triangular_solve_jvp
 triangular_solve_p.transpose = _triangular_solve_transpose
+triangular_solve_p.batch = _triangular_solve_batch
 
 
 def triangular_solve(a, b, *, left_side: bool = False, lower: bool = False,
@@ -461,6 +522,7 @@ lu_p.impl = _lu_impl
 lu_p.abstract_eval = _lu_abstract_eval
 lu_p.jvp = _lu_jvp
 lu_p.not_applicable["transpose"] = "not linear"
+_batch_stacked(lu_p)
 
 
 def lu(x):
@@ -539,6 +601,7 @@ eigh_p.impl = _eigh_impl
 eigh_p.abstract_eval = _eigh_abstract_eval
 eigh_p.jvp = _eigh_jvp
 eigh_p.not_applicable["transpose"] = "not linear"
+_batch_stacked(eigh_p)
 
 
 def eigh(x, *, lower: bool = True, symmetrize_input: bool = True):
@@ -612,6 +675,7 @@ qr_p.impl = _qr_impl
 qr_p.abstract_eval = _qr_abstract_eval
 qr_p.jvp = _qr_jvp
 qr_p.not_applicable["transpose"] = "not linear"
+_batch_stacked(qr_p)
 
 
 def qr(x, *, full_matrices: bool = True):

@@ -221,6 +221,28 @@ not_differentiable(reduce_and_p, "it works on bools and integers")
 not_differentiable(reduce_or_p, "it works on bools and integers")
 
 
+# Batching.  The batch axis stays where it is: the reduced axes are renumbered
+# around it, and it moves left by the number of reduced axes before it.
+def _axes_around_batch(axes, bdim: int) -> tuple[tuple[int, ...], int]:
+    """Per-member ``axes`` as axes of the batched operand (batch axis at
+    ``bdim``), and where the batch axis lands once those axes are gone."""
+    moved = tuple(a + (a >= bdim) for a in axes)
+    return moved, bdim - sum(a < bdim for a in moved)
+
+
+def _batch_reduction(p: Primitive):
+    def rule(args, dims, axis_size, *, axes, **params):
+        (x,), (d,) = args, dims
+        moved, out_dim = _axes_around_batch(axes, d)
+        return [p.bind(x, axes=moved, **params)], [out_dim]
+    p.batch = rule
+
+
+for _p in (reduce_sum_p, reduce_prod_p, reduce_max_p, reduce_min_p, reduce_and_p,
+           reduce_or_p):
+    _batch_reduction(_p)
+
+
 def _reduce_api(p: Primitive, doc: str):
     def op(operand, axes: Sequence[int]):
         operand = asoperand(operand, p.name)
@@ -308,6 +330,12 @@ argmax_p = _arg_reduction("argmax", np.argmax)
 argmin_p = _arg_reduction("argmin", np.argmin)
 not_differentiable(argmax_p, "its output is an integer index")
 not_differentiable(argmin_p, "its output is an integer index")
+
+
+# The index is counted along the reduced axis itself, so moving that axis
+# past the batch axis leaves the indices unchanged.
+_batch_reduction(argmax_p)
+_batch_reduction(argmin_p)
 
 
 def _arg_api(p: Primitive, doc: str):

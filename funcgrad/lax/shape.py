@@ -13,6 +13,12 @@ Every primitive here except ``iota`` is linear in its operand: its jvp applies
 it to the tangent (``deflinear``) and its transpose rule moves the cotangent
 back to the operand's layout with other shape primitives (and ``reduce_sum``),
 so the transposes are themselves linear and transposable.
+
+Their batching rules bind the same primitive once with its axis parameters
+renumbered around the batch axis, which stays where it is (or where the
+operand's axes around it put it) except where ``reshape`` needs it in front.
+Each rule first runs the shape rule on one member's types, so a bad
+parameter is reported as it would be without ``vmap``.
 """
 from __future__ import annotations
 
@@ -131,6 +137,28 @@ def _match_weak(name: str, *args):
             for x, a in zip(args, avals, strict=True)]
 
 
+def _unbatched(p: Primitive, args, dims, params) -> list[ShapedArray]:
+    """The types one batch member sees, checked by ``p``'s shape rule.
+
+    Batching rules call this first: a bad parameter then gets the same
+    message, with the user's shapes, as without vmap (instead of failing
+    later on a batched bind, or on a different primitive, with shapes that
+    include the batch axis)."""
+    avals = []
+    for x, d in zip(args, dims, strict=True):
+        aval = get_aval(x)
+        if d is not None:
+            aval = aval.update(shape=aval.shape[:d] + aval.shape[d + 1:])
+        avals.append(aval)
+    p.abstract_eval(*avals, **params)
+    return avals
+
+
+def _shift(axes, d: int) -> tuple[int, ...]:
+    """Axes of an unbatched value renumbered for a batch axis inserted at ``d``."""
+    return tuple(a + (a >= d) for a in axes)
+
+
 # ------------------------------------------------------ broadcast_in_dim
 def _broadcast_in_dim_abstract_eval(x: ShapedArray, *, shape, broadcast_dimensions):
     bd = broadcast_dimensions
@@ -184,6 +212,22 @@ def _broadcast_in_dim_transpose(cts, x, *, shape, broadcast_dimensions):
 
 
 broadcast_in_dim_p.transpose = _broadcast_in_dim_transpose
+
+
+def _broadcast_in_dim_batch(args, dims, axis_size, *, shape, broadcast_dimensions):
+    # The batch axis goes right after the output dimension of the operand
+    # dimension before it: broadcast_dimensions stay increasing, no transpose.
+    (x,), (d,) = args, dims
+    _unbatched(broadcast_in_dim_p, args, dims,
+               {"shape": shape, "broadcast_dimensions": broadcast_dimensions})
+    bd = broadcast_dimensions
+    out_d = bd[d - 1] + 1 if d else 0
+    new_bd = bd[:d] + (out_d,) + tuple(b + 1 for b in bd[d:])
+    new_shape = shape[:out_d] + (axis_size,) + shape[out_d:]
+    return [broadcast_in_dim_p.bind(x, shape=new_shape, broadcast_dimensions=new_bd)], [out_d]
+
+
+broadcast_in_dim_p.batch = _broadcast_in_dim_batch
 
 
 def broadcast_in_dim(operand, shape: Sequence[int], broadcast_dimensions: Sequence[int]):
@@ -299,6 +343,27 @@ def _reshape_transpose(cts, x, *, new_sizes, dimensions):
 reshape_p.transpose = _reshape_transpose
 
 
+def _reshape_batch(args, dims, axis_size, *, new_sizes, dimensions):
+    # A row-major reshape keeps a leading or trailing batch axis apart from
+    # the other elements; anywhere else the batch axis must first go to the
+    # front, which the ``dimensions`` permutation does in the same equation.
+    (x,), (d,) = args, dims
+    (aval,) = _unbatched(reshape_p, args, dims,
+                         {"new_sizes": new_sizes, "dimensions": dimensions})
+    n = aval.ndim
+    perm = tuple(range(n)) if dimensions is None else dimensions
+    if d == n and n:
+        new_perm, sizes, out_d = perm + (n,), new_sizes + (axis_size,), len(new_sizes)
+    else:
+        new_perm, sizes, out_d = (d,) + _shift(perm, d), (axis_size,) + new_sizes, 0
+    if new_perm == tuple(range(n + 1)):
+        new_perm = None
+    return [reshape_p.bind(x, new_sizes=sizes, dimensions=new_perm)], [out_d]
+
+
+reshape_p.batch = _reshape_batch
+
+
 def reshape(operand, new_sizes: Sequence[int], dimensions: Sequence[int] | None = None):
     """Reshape ``operand`` (in row-major order) to ``new_sizes``, after
     transposing it by ``dimensions`` if given.
@@ -331,6 +396,18 @@ transpose_p = _declare("transpose", lambda x, *, permutation: [np.transpose(x, p
 deflinear(transpose_p)
 transpose_p.transpose = lambda cts, x, *, permutation: [
     transpose(cts[0], _inverse_permutation(permutation))]
+
+
+def _transpose_batch(args, dims, axis_size, *, permutation):
+    # The batch axis stays where it is; the other axes move around it.
+    (x,), (d,) = args, dims
+    _unbatched(transpose_p, args, dims, {"permutation": permutation})
+    perm = _shift(permutation, d)
+    perm = perm[:d] + (d,) + perm[d:]
+    return [transpose(x, perm)], [d]
+
+
+transpose_p.batch = _transpose_batch
 
 
 def transpose(operand, permutation: Sequence[int]):
@@ -370,6 +447,17 @@ deflinear(squeeze_p)
 # ``dimensions`` are positions in the operand, which is where expand_dims
 # puts the size-1 axes back.
 squeeze_p.transpose = lambda cts, x, *, dimensions: [expand_dims(cts[0], dimensions)]
+
+
+def _squeeze_batch(args, dims, axis_size, *, dimensions):
+    # The batch axis stays put, shifted left by the squeezed axes before it.
+    (x,), (d,) = args, dims
+    _unbatched(squeeze_p, args, dims, {"dimensions": dimensions})
+    out_d = d - sum(k < d for k in dimensions)
+    return [squeeze_p.bind(x, dimensions=_shift(dimensions, d))], [out_d]
+
+
+squeeze_p.batch = _squeeze_batch
 
 
 def squeeze(array, dimensions: Sequence[int]):
@@ -412,6 +500,20 @@ expand_dims_p.transpose = lambda cts, x, *, dimensions: [
     squeeze(cts[0], tuple(sorted(dimensions)))]
 
 
+def _expand_dims_batch(args, dims, axis_size, *, dimensions):
+    # The batch axis goes right after the result position of the operand
+    # dimension before it, so the operand's axes keep their order.
+    (x,), (d,) = args, dims
+    (aval,) = _unbatched(expand_dims_p, args, dims, {"dimensions": dimensions})
+    kept = [i for i in range(aval.ndim + len(dimensions)) if i not in dimensions]
+    out_d = kept[d - 1] + 1 if d else 0
+    new_dims = tuple(k + (k >= out_d) for k in dimensions)
+    return [expand_dims_p.bind(x, dimensions=new_dims)], [out_d]
+
+
+expand_dims_p.batch = _expand_dims_batch
+
+
 def expand_dims(array, dimensions: Sequence[int]):
     """Insert size-1 axes at positions ``dimensions`` of the result
     (negative counts from the end of the result).
@@ -445,6 +547,15 @@ def _rev_impl(x, *, dimensions):
 rev_p = _declare("rev", _rev_impl, _rev_abstract_eval)
 deflinear(rev_p)
 rev_p.transpose = lambda cts, x, *, dimensions: [rev(cts[0], dimensions)]
+
+
+def _rev_batch(args, dims, axis_size, *, dimensions):
+    (x,), (d,) = args, dims
+    _unbatched(rev_p, args, dims, {"dimensions": dimensions})
+    return [rev_p.bind(x, dimensions=_shift(dimensions, d))], [d]
+
+
+rev_p.batch = _rev_batch
 
 
 def rev(operand, dimensions: Sequence[int]):
@@ -481,6 +592,9 @@ def _iota_impl(*, dtype, shape, dimension):
 
 iota_p = _declare("iota", _iota_impl, _iota_abstract_eval)
 not_differentiable(iota_p, "it has no operands")
+# vmap binds a primitive through its batching rule only when an operand is
+# batched; iota has none, so under vmap it always runs unbatched.
+iota_p.not_applicable["batch"] = "it has no operands, so it is never batched"
 
 
 def broadcasted_iota(dtype, shape: Sequence[int], dimension: int):

@@ -11,6 +11,11 @@ Both dynamic primitives clamp their starts the same way (inside the
 implementation), so a transpose that binds the partner primitive with the
 same start operands puts the cotangent exactly where the forward pass read
 or wrote.
+
+Batching keeps a batch axis where it is and adds a whole-batch entry to the
+parameters; a padding value that differs across the batch is applied with a
+select, and dynamic slices with starts that differ across the batch become
+gathers and scatters (in :mod:`funcgrad.lax.slicing_batching`).
 """
 from __future__ import annotations
 
@@ -23,12 +28,13 @@ from funcgrad.core import dtypes
 from funcgrad.core.ad_util import Zero, deflinear, instantiate, is_undefined_primal, is_zero
 from funcgrad.core.array import Array
 from funcgrad.core.avals import ShapedArray
+from funcgrad.core.batching import batch_to, broadcast_batch
 from funcgrad.core.trace import Tracer, get_aval
 from funcgrad.lax.base import asoperand
-from funcgrad.lax.elementwise import add, convert_element_type, lt, select, sub
+from funcgrad.lax.elementwise import add, convert_element_type, lt, select, select_n_p, sub
 from funcgrad.lax.reductions import reduce_sum
-from funcgrad.lax.shape import (_OWNED, _axis, _declare, _int, _ints, _match_weak, _weak,
-                                expand_dims, full, squeeze)
+from funcgrad.lax.shape import (_OWNED, _axis, _convert, _declare, _int, _ints, _match_weak,
+                                _unbatched, _weak, broadcast_in_dim, expand_dims, full, squeeze)
 
 _INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
@@ -83,6 +89,20 @@ def _concatenate_transpose(cts, *xs, dimension):
 
 
 concatenate_p.transpose = _concatenate_transpose
+
+
+def _concatenate_batch(args, dims, axis_size, *, dimension):
+    # Operands meet at the batch position most of them already have (fewest
+    # transposes); unbatched ones are broadcast, since every member of the
+    # batch concatenates them.
+    _unbatched(concatenate_p, args, dims, {"dimension": dimension})
+    batched = [d for d in dims if d is not None]
+    target = max(batched, key=batched.count)
+    xs = [batch_to(x, d, axis_size, target) for x, d in zip(args, dims, strict=True)]
+    return [concatenate_p.bind(*xs, dimension=dimension + (dimension >= target))], [target]
+
+
+concatenate_p.batch = _concatenate_batch
 
 
 def concatenate(operands: Sequence, dimension: int):
@@ -172,6 +192,32 @@ def _pad_transpose(cts, x, value, *, padding_config):
 pad_p.transpose = _pad_transpose
 
 
+def _pad_batch(args, dims, axis_size, *, padding_config):
+    x, value = args
+    x_dim, value_dim = dims
+    (x_aval, _) = _unbatched(pad_p, args, dims, {"padding_config": padding_config})
+    out_d = 0 if x_dim is None else x_dim
+    config = padding_config[:out_d] + ((0, 0, 0),) + padding_config[out_d:]
+    if value_dim is None:
+        return [pad_p.bind(x, value, padding_config=config)], [x_dim]
+    # A padding value per member: pad with zero, then put each member's value
+    # where a padded mask says the padding is (select keeps the operand's
+    # elements exact, and cropping or interior padding need no special case).
+    zero = _convert(np.zeros((), x_aval.dtype), x_aval.dtype, x_aval.weak_type)
+    padded = pad_p.bind(x, zero, padding_config=config if x_dim is not None else padding_config)
+    mask = pad_p.bind(full(x_aval.shape, True, np.bool_), _zero(np.dtype(np.bool_)),
+                      padding_config=padding_config)
+    if x_dim is None:
+        padded = broadcast_batch(padded, axis_size, out_d)
+    mask = broadcast_batch(mask, axis_size, out_d)
+    shape = get_aval(mask).shape
+    values = broadcast_in_dim(batch_to(value, value_dim, axis_size, 0), shape, (out_d,))
+    return [select_n_p.bind(mask, values, padded)], [out_d]
+
+
+pad_p.batch = _pad_batch
+
+
 def pad(operand, padding_value, padding_config: Sequence[tuple[int, int, int]]):
     """Pad ``operand`` with the scalar ``padding_value``: per dimension a
     ``(low, high, interior)`` triple adds ``low``/``high`` elements at the
@@ -233,6 +279,20 @@ def _slice_transpose(cts, x, *, start_indices, limit_indices, strides):
 
 
 slice_p.transpose = _slice_transpose
+
+
+def _slice_batch(args, dims, axis_size, *, start_indices, limit_indices, strides):
+    # The whole batch axis is kept where it is.
+    (x,), (d,) = args, dims
+    _unbatched(slice_p, args, dims, {"start_indices": start_indices,
+                                     "limit_indices": limit_indices, "strides": strides})
+    return [slice_p.bind(
+        x, start_indices=start_indices[:d] + (0,) + start_indices[d:],
+        limit_indices=limit_indices[:d] + (axis_size,) + limit_indices[d:],
+        strides=None if strides is None else strides[:d] + (1,) + strides[d:])], [d]
+
+
+slice_p.batch = _slice_batch
 
 
 def slice(operand, start_indices: Sequence[int], limit_indices: Sequence[int],  # noqa: A001
@@ -346,6 +406,7 @@ def _dynamic_slice_transpose(cts, x, *starts, slice_sizes):
 
 dynamic_slice_p.jvp = _dynamic_slice_jvp
 dynamic_slice_p.transpose = _dynamic_slice_transpose
+# The batching rule is in funcgrad/lax/slicing_batching.py.
 
 
 def _start_operands(name: str, aval: ShapedArray, start_indices, allow_negative_indices) -> list:
@@ -491,6 +552,7 @@ def _dynamic_update_slice_transpose(cts, x, update, *starts):
 
 dynamic_update_slice_p.jvp = _dynamic_update_slice_jvp
 dynamic_update_slice_p.transpose = _dynamic_update_slice_transpose
+# The batching rule is in funcgrad/lax/slicing_batching.py.
 
 
 def dynamic_update_slice(operand, update, start_indices, *,
@@ -547,3 +609,7 @@ __all__ = [
     "dynamic_slice_in_dim", "dynamic_index_in_dim", "dynamic_update_slice",
     "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim",
 ]
+
+# The batching rules of the dynamic primitives use gather/scatter; importing
+# them last keeps this module free of a dependency on funcgrad.lax.indexing.
+from funcgrad.lax import slicing_batching  # noqa: E402,F401

@@ -20,6 +20,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.ad_util import Zero, is_zero
 from funcgrad.core.avals import ShapedArray
+from funcgrad.core.batching import batch_to
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import get_aval
 from funcgrad.lax.base import ANY, asoperand, check_dtype
@@ -97,6 +98,21 @@ def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
 
 sort_p.jvp = _sort_jvp
 sort_p.not_applicable["transpose"] = "not linear"
+
+
+def _sort_batch(args, dims, axis_size, *, dimension, is_stable, num_keys):
+    # All operands share one shape, so they need the batch axis in one
+    # place: where the first batched operand has it (no move for that one);
+    # unbatched operands are broadcast there (each member sorts its own
+    # copy, possibly by another operand's batched keys).
+    target = next(d for d in dims if d is not None)
+    operands = [batch_to(x, d, axis_size, target) for x, d in zip(args, dims, strict=True)]
+    outs = sort_p.bind(*operands, dimension=dimension + (dimension >= target),
+                       is_stable=is_stable, num_keys=num_keys)
+    return outs, [target] * len(outs)
+
+
+sort_p.batch = _sort_batch
 
 
 def sort(operand, dimension: int = -1, is_stable: bool = True, num_keys: int = 1):

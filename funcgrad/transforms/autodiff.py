@@ -290,103 +290,82 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 
 
 # ------------------------------------------------------------ Jacobians
-def _basis(aval) -> list:
-    """The standard basis of the space of ``aval``'s values."""
-    eye = np.eye(aval.size, dtype=aval.dtype)
-    return [eye[k].reshape(aval.shape) for k in range(aval.size)]
+def _stacked_basis(avals, dtype_of=lambda a: a.dtype) -> tuple[list, list[int]]:
+    """The standard basis of the space of all of ``avals`` together, as one
+    stacked array per aval (leading axis: the basis index), and the offset
+    of each aval's block of the basis."""
+    sizes = [a.size for a in avals]
+    offsets = list(np.cumsum([0] + sizes[:-1]))
+    eye = np.eye(sum(sizes))
+    return ([eye[:, o:o + a.size].reshape((eye.shape[0],) + a.shape).astype(dtype_of(a))
+             for a, o in zip(avals, offsets, strict=True)], [int(o) for o in offsets])
 
 
-def _stack_last(columns: list, shape: tuple[int, ...], trailing: tuple[int, ...], dtype):
-    """Stack ``columns`` (each of ``shape``) so the result has shape
-    ``shape + trailing``."""
+def _jacobian(fun: Callable, argnums, has_aux: bool, who: str, forward: bool) -> Callable:
+    """``jacfwd`` (``forward``: vmap of the linear map over the input basis)
+    or ``jacrev`` (vmap of its transpose over the output basis).  Either way
+    the function is linearized once and the basis is pushed through in one
+    batched evaluation, not a loop."""
+    from funcgrad.transforms.vmap import vmap
     import funcgrad.numpy as jnp
-    if not columns:
-        return jnp.zeros(shape + trailing, dtype)
-    return jnp.reshape(jnp.stack(columns, axis=-1), shape + trailing)
 
+    @functools.wraps(fun)
+    def jacfun(*args, **kwargs):
+        nums = _check_argnums(who, fun, argnums, len(args))
+        _check_inputs(who, fun, nums, args, _positional_names(fun, len(args)), False)
+        flat_in, in_tree = tree_util.tree_flatten(tuple(args[i] for i in nums))
+        flat_fun, store = _flatten_fun(_partial_in(fun, args, kwargs, nums), in_tree, has_aux, who)
+        outs, linear = linearize_flat(flat_fun, flat_in)
+        _, aux = _split_aux(store, [as_result(o) for o in outs])
+        n_out = store["num_out"]
+        in_avals = linear.tangent_avals()
+        out_avals = [a.strip_weak_type() for a in linear.out_avals[:n_out]]
+        if forward:
+            basis, offsets = _stacked_basis(in_avals)
+            pushed = vmap(lambda *ts: _apply_linear(linear, ts)[:n_out])(*basis)
+        else:
+            basis, offsets = _stacked_basis(out_avals)
+            zero_aux = [Zero(a.strip_weak_type()) for a in linear.out_avals[n_out:]]
+            pushed = vmap(lambda *cts: _transpose(linear, list(cts) + zero_aux))(*basis)
+        blocks = [[None] * len(in_avals) for _ in range(n_out)]
+        for j, out_aval in enumerate(out_avals):
+            for i, in_aval in enumerate(in_avals):
+                if forward:  # pushed[j]: (basis over inputs, *out shape)
+                    part = pushed[j][offsets[i]:offsets[i] + in_aval.size]
+                    part = jnp.moveaxis(part, 0, -1)
+                else:        # pushed[i]: (basis over outputs, *in shape)
+                    part = pushed[i][offsets[j]:offsets[j] + out_aval.size]
+                blocks[j][i] = as_result(jnp.reshape(part, out_aval.shape + in_aval.shape))
+        jac = _assemble(blocks, store["out_tree"], in_tree, argnums)
+        return (jac, aux) if has_aux else jac
 
-def _stack_first(rows: list, shape: tuple[int, ...], leading: tuple[int, ...], dtype):
-    import funcgrad.numpy as jnp
-    if not rows:
-        return jnp.zeros(leading + shape, dtype)
-    return jnp.reshape(jnp.stack(rows, axis=0), leading + shape)
+    return jacfun
 
 
 def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
-    """The Jacobian by forward mode (one linear-map evaluation per input
-    element; efficient for "tall" Jacobians).  For an output leaf of shape
-    ``S`` and an input of shape ``T`` the block has shape ``S + T``.
+    """The Jacobian by forward mode (the linear map applied to every input
+    basis vector at once, under vmap; efficient for "tall" Jacobians).  For
+    an output leaf of shape ``S`` and an input of shape ``T`` the block has
+    shape ``S + T``.
 
     >>> import funcgrad.numpy as jnp
     >>> jacfwd(lambda x: x ** 2)(jnp.arange(2.0))
     Array([[0., 0.],
            [0., 2.]], dtype=float64)
     """
-    @functools.wraps(fun)
-    def jacfun(*args, **kwargs):
-        nums = _check_argnums("jacfwd", fun, argnums, len(args))
-        _check_inputs("jacfwd", fun, nums, args, _positional_names(fun, len(args)), False)
-        dyn = tuple(args[i] for i in nums)
-        flat_in, in_tree = tree_util.tree_flatten(dyn)
-        flat_fun, store = _flatten_fun(_partial_in(fun, args, kwargs, nums), in_tree, has_aux,
-                                       "jacfwd")
-        outs, linear = linearize_flat(flat_fun, flat_in)
-        out, aux = _split_aux(store, outs)
-        n_out = store["num_out"]
-        zeros = [instantiate(Zero(a)) for a in linear.tangent_avals()]
-        # blocks[j][i]: d output j / d input i
-        blocks = [[None] * len(flat_in) for _ in range(n_out)]
-        for i, in_aval in enumerate(linear.tangent_avals()):
-            columns = []
-            for e in _basis(in_aval):
-                tangents = list(zeros)
-                tangents[i] = e
-                columns.append(_apply_linear(linear, tangents)[:n_out])
-            for j, out_aval in enumerate(linear.out_avals[:n_out]):
-                blocks[j][i] = _stack_last([c[j] for c in columns], out_aval.shape,
-                                           in_aval.shape, out_aval.dtype)
-        jac = _assemble(blocks, store["out_tree"], in_tree, argnums)
-        return (jac, aux) if has_aux else jac
-
-    return jacfun
+    return _jacobian(fun, argnums, has_aux, "jacfwd", forward=True)
 
 
 def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
-    """The Jacobian by reverse mode (one backward pass per output element,
-    after a single linearization; efficient for "wide" Jacobians).  Same
-    layout as :func:`jacfwd`.
+    """The Jacobian by reverse mode (the transposed linear map applied to
+    every output basis vector at once, under vmap; efficient for "wide"
+    Jacobians).  Same layout as :func:`jacfwd`.
 
     >>> import funcgrad.numpy as jnp
     >>> jacrev(lambda x: jnp.sum(x ** 2))(jnp.arange(2.0))
     Array([0., 2.], dtype=float64)
     """
-    @functools.wraps(fun)
-    def jacfun(*args, **kwargs):
-        nums = _check_argnums("jacrev", fun, argnums, len(args))
-        _check_inputs("jacrev", fun, nums, args, _positional_names(fun, len(args)), False)
-        dyn = tuple(args[i] for i in nums)
-        flat_in, in_tree = tree_util.tree_flatten(dyn)
-        flat_fun, store = _flatten_fun(_partial_in(fun, args, kwargs, nums), in_tree, has_aux,
-                                       "jacrev")
-        outs, linear = linearize_flat(flat_fun, flat_in)
-        out, aux = _split_aux(store, outs)
-        n_out = store["num_out"]
-        out_avals = [a.strip_weak_type() for a in linear.out_avals]
-        zero_cts = [Zero(a) for a in out_avals]
-        blocks = [[None] * len(flat_in) for _ in range(n_out)]
-        for j, out_aval in enumerate(out_avals[:n_out]):
-            rows = []
-            for e in _basis(out_aval):
-                cts = list(zero_cts)
-                cts[j] = e
-                rows.append(_transpose(linear, cts))
-            for i, in_aval in enumerate(linear.tangent_avals()):
-                blocks[j][i] = _stack_first([r[i] for r in rows], in_aval.shape,
-                                            out_aval.shape, in_aval.dtype)
-        jac = _assemble(blocks, store["out_tree"], in_tree, argnums)
-        return (jac, aux) if has_aux else jac
-
-    return jacfun
+    return _jacobian(fun, argnums, has_aux, "jacrev", forward=False)
 
 
 def _assemble(blocks, out_tree, in_tree, argnums):

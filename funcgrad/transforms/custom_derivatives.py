@@ -23,6 +23,8 @@ from typing import Callable, Sequence
 
 from funcgrad import tree_util
 from funcgrad.core.ad_util import Zero, instantiate, is_undefined_primal
+from funcgrad.core.avals import ShapedArray
+from funcgrad.core.batching import batch_to
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import bind_custom_call, get_aval
 
@@ -255,11 +257,45 @@ def _custom_lin_transpose(cts, *args, num_res, bwd, out_avals, fun_name):
                                for ct, x in zip(cts_in, linear, strict=True)]
 
 
+def _custom_lin_batch(args, dims, axis_size, *, num_res, bwd, out_avals, fun_name):
+    """A custom_lin over a batch of tangents is one custom_lin whose ``bwd``
+    is ``bwd`` vmapped.
+
+    Reverse mode never batches custom_lin (it is staged by the partial
+    evaluator and transposed, under vmap too), but a vmap between the
+    tangents and the linear map does: ``vmap`` of a function from
+    ``linearize`` (then ``linear_transpose`` of that, which works), or
+    ``vmap(jvp(f))``, which then meets the forward-mode error below this
+    level instead of a missing rule.
+    """
+    from funcgrad.transforms.vmap import batch_flat
+    res, res_dims = list(args[:num_res]), list(dims[:num_res])
+    # Every tangent gets the batch axis in front, broadcast if unbatched:
+    # the cotangent bwd gives a shared tangent then flows back through the
+    # broadcast, whose transpose sums it over the batch.
+    linear = [batch_to(x, d, axis_size, 0)
+              for x, d in zip(args[num_res:], dims[num_res:], strict=True)]
+    linear_avals = [get_aval(t).strip_weak_type() for t in linear]
+
+    def bwd_batched(res_vals, cts):
+        def member_bwd(*zs):
+            return bwd(list(zs[:num_res]), list(zs[num_res:]))
+        cts_in, ct_dims = batch_flat(member_bwd, list(res_vals) + list(cts),
+                                     res_dims + [0] * len(cts), axis_size)
+        return [Zero(a) if type(ct) is Zero else batch_to(ct, d, axis_size, 0)
+                for ct, d, a in zip(cts_in, ct_dims, linear_avals, strict=True)]
+
+    batched_avals = tuple(ShapedArray((axis_size,) + a.shape, a.dtype) for a in out_avals)
+    outs = custom_lin_p.bind(*res, *linear, num_res=num_res, bwd=bwd_batched,
+                             out_avals=batched_avals, fun_name=fun_name)
+    return outs, [0] * len(outs)
+
+
 custom_lin_p = Primitive("custom_lin", multiple_results=True)
 custom_lin_p.abstract_eval = lambda *avals, out_avals, **params: list(out_avals)
 custom_lin_p.impl = _custom_lin_forward
 custom_lin_p.jvp = lambda primals, tangents, **params: _custom_lin_forward(**params)
 custom_lin_p.transpose = _custom_lin_transpose
-custom_lin_p.not_applicable["batch"] = "appears only inside linear maps, which are transposed"
+custom_lin_p.batch = _custom_lin_batch
 
 __all__ = ["custom_jvp", "custom_vjp"]

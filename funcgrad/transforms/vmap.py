@@ -75,36 +75,61 @@ class BatchTrace(Trace):
             return [BatchTracer(self, o, not_mapped) for o in outs]
         if primitive.batch is None:
             raise NotImplementedError(f"Batching rule for '{primitive.name}' is not implemented")
+        # The shape rule on one member's types first: a user's mistake under
+        # vmap gets the same message, with the shapes they wrote.
+        primitive.abstract_eval(*[t.aval for t in tracers], **params)
         outs, out_dims = primitive.batch(vals, dims, self.axis_size, **params)
         return [BatchTracer(self, o, d) for o, d in zip(outs, out_dims, strict=True)]
 
+    def _batched(self, fun, xs, dims):
+        """``fun`` run on the whole batch in a fresh batching interpreter;
+        refuses (``_ClosesOverBatch``) when ``fun`` closes over values of
+        this one, which the fresh interpreter cannot see as batched."""
+        outs, out_dims = batch_flat(fun, xs, dims, self.axis_size)
+        if any(isinstance(o, Tracer) and o._trace.main is self.main for o in outs):
+            raise _ClosesOverBatch
+        return outs, out_dims
+
     def process_custom_jvp_call(self, fun, jvp, tracers):
+        try:
+            return self._custom_jvp_call(fun, jvp, tracers)
+        except _ClosesOverBatch:
+            # Correct, at the price of the custom rule: run the body here.
+            return fun(*tracers)
+
+    def process_custom_vjp_call(self, fun, fwd, bwd, tracers):
+        try:
+            return self._custom_vjp_call(fun, fwd, bwd, tracers)
+        except _ClosesOverBatch:
+            return fun(*tracers)
+
+    def _custom_jvp_call(self, fun, jvp, tracers):
         vals, dims = [t.val for t in tracers], [t.batch_dim for t in tracers]
         size, n = self.axis_size, len(tracers)
 
         def fun_batched(*xs):
-            return _at_front(*batch_flat(fun, xs, dims, size), size)
+            return _at_front(*self._batched(fun, xs, dims), size)
 
         def jvp_batched(primals, tangents):
             # Tangents have their primals' shapes, so their batch axes too.
             def both(*xs):
                 p_out, t_out = jvp(list(xs[:n]), list(xs[n:]))
                 return list(p_out) + list(t_out)
-            outs = _at_front(*batch_flat(both, list(primals) + list(tangents), dims + dims,
-                                         size), size)
+            outs = _at_front(*self._batched(both, list(primals) + list(tangents), dims + dims),
+                             size)
             half = len(outs) // 2
             return outs[:half], outs[half:]
 
         outs = bind_custom_call("process_custom_jvp_call", vals, fun_batched, jvp_batched)
         return [BatchTracer(self, o, 0) for o in outs]
 
-    def process_custom_vjp_call(self, fun, fwd, bwd, tracers):
+    def _custom_vjp_call(self, fun, fwd, bwd, tracers):
         vals, dims = [t.val for t in tracers], [t.batch_dim for t in tracers]
         size = self.axis_size
         res_dims: list = []
 
         def fun_batched(*xs):
-            return _at_front(*batch_flat(fun, xs, dims, size), size)
+            return _at_front(*self._batched(fun, xs, dims), size)
 
         def fwd_batched(*xs):
             n_out = []
@@ -113,20 +138,26 @@ class BatchTrace(Trace):
                 out, res = fwd(*ys)
                 n_out.append(len(out))
                 return list(out) + list(res)
-            outs, out_dims = batch_flat(flat_fwd, xs, dims, size)
+            outs, out_dims = self._batched(flat_fwd, xs, dims)
             k = n_out[0]
             res_dims[:] = out_dims[k:]
             return _at_front(outs[:k], out_dims[:k], size), outs[k:]
 
         def bwd_batched(res, cts):
-            cts_in, ct_dims = batch_flat(lambda *zs: bwd(list(zs[:len(res)]), list(zs[len(res):])),
-                                         list(res) + list(cts), res_dims + [0] * len(cts), size)
+            cts_in, ct_dims = self._batched(
+                lambda *zs: bwd(list(zs[:len(res)]), list(zs[len(res):])),
+                list(res) + list(cts), res_dims + [0] * len(cts))
             return [_to_input_layout(c, cd, d, size) for c, cd, d in
                     zip(cts_in, ct_dims, dims, strict=True)]
 
         outs = bind_custom_call("process_custom_vjp_call", vals, fun_batched, fwd_batched,
                                 bwd_batched)
         return [BatchTracer(self, o, 0) for o in outs]
+
+
+class _ClosesOverBatch(Exception):
+    """A function with custom rules closes over a value batched by the
+    enclosing vmap."""
 
 
 def _at_front(outs, out_dims, size) -> list:

@@ -38,3 +38,11 @@ def test_primitive_declares_its_differentiation_rules(name):
     assert callable(p.jvp) or "jvp" in p.not_applicable, f"{name} has no jvp rule"
     assert callable(p.transpose) or "transpose" in p.not_applicable, (
         f"{name} has no transpose rule and does not declare itself non-linear")
+
+
+@pytest.mark.parametrize("name", sorted(registry))
+def test_primitive_declares_its_batching_rule(name):
+    """Every primitive can be vmapped (one batched call, never a loop), or
+    says why batching can never reach it."""
+    p = registry[name]
+    assert callable(p.batch) or "batch" in p.not_applicable, f"{name} has no batching rule"
