@@ -18,6 +18,19 @@ from funcgrad.core.trace import get_aval
 not_mapped = None
 
 
+def member_avals(args, dims) -> list:
+    """The types one batch member sees (batch axes removed).  The batching
+    interpreter has already checked them with the primitive's shape rule
+    before calling its batching rule."""
+    avals = []
+    for x, d in zip(args, dims, strict=True):
+        aval = get_aval(x)
+        if d is not None:
+            aval = aval.update(shape=aval.shape[:d] + aval.shape[d + 1:])
+        avals.append(aval)
+    return avals
+
+
 def move_axis(x, src: int, dst: int):
     """``x`` with axis ``src`` moved to position ``dst`` (a transpose, or
     ``x`` itself when nothing moves)."""

@@ -24,7 +24,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.ad_util import Zero, add_tangents, instantiate, is_undefined_primal, is_zero
 from funcgrad.core.avals import ShapedArray
-from funcgrad.core.batching import batch_to, broadcast_batch, move_axis
+from funcgrad.core.batching import batch_to, broadcast_batch, member_avals, move_axis
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import get_aval
 from funcgrad.lax.base import ANY, asoperand, check_dtype, convert_weak_scalars
@@ -88,17 +88,6 @@ def default_fill_value(dtype: np.dtype):
 
 
 # ------------------------------------------------------- batching helpers
-def _member_avals(args, dims) -> list[ShapedArray]:
-    """The avals one batch member sees (the batch axes removed)."""
-    out = []
-    for x, d in zip(args, dims, strict=True):
-        aval = get_aval(x)
-        if d is not None:
-            aval = ShapedArray(aval.shape[:d] + aval.shape[d + 1:], aval.dtype, aval.weak_type)
-        out.append(aval)
-    return out
-
-
 def _shift_axes(axes, d: int) -> tuple[int, ...]:
     """Operand ``axes`` renumbered for a batch axis inserted at ``d``."""
     return tuple(a + (a >= d) for a in axes)
@@ -212,9 +201,6 @@ def _gather_transpose(cts, operand, indices, *, axes, mode, fill_value):
 def _gather_batch(args, dims, axis_size, *, axes, mode, fill_value):
     operand, indices = args
     d_op, d_idx = dims
-    # Report a bad layout with the shapes the user wrote, not batched ones.
-    _gather_abstract_eval(*_member_avals(args, dims), axes=axes, mode=mode,
-                          fill_value=fill_value)
     params = {"mode": mode, "fill_value": fill_value}
     if d_idx is None:
         # Every member reads the same positions: the batch axis is one more
@@ -316,8 +302,7 @@ def _scatter_batch_for(p: Primitive):
     def rule(args, dims, axis_size, *, axes, mode):
         operand, indices, updates = args
         d_op, d_idx, d_up = dims
-        member = _member_avals(args, dims)
-        p.abstract_eval(*member, axes=axes, mode=mode)
+        member = member_avals(args, dims)
         n_rows = member[1].ndim - 1
         if d_idx is None:
             # Every member updates the same positions: the batch axis is an

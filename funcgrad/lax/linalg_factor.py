@@ -36,7 +36,7 @@ from funcgrad.core.trace import get_aval
 from funcgrad.lax.base import asoperand, quiet
 from funcgrad.lax.elementwise import (add, conj, convert_element_type, div, eq, ge, le, lt,
                                       mul, neg, real, select_n, sub)
-from funcgrad.lax.linalg import dot_general, member_avals
+from funcgrad.lax.linalg import dot_general
 from funcgrad.lax.shape import broadcast_in_dim, broadcasted_iota, full_like, reshape
 from funcgrad.lax.shape import transpose as lax_transpose
 from funcgrad.lax.slicing import pad
@@ -150,7 +150,6 @@ def _batch_stacked(p: Primitive):
     becomes one more stack axis, and every output (a stack of matrices or
     vectors with the operand's stack axes) has it at the same position."""
     def rule(args, dims, axis_size, **params):
-        p.abstract_eval(*member_avals(args, dims), **params)
         x, d = _to_leading(args[0], dims[0])
         out = p.bind(x, **params)
         outs = out if p.multiple_results else [out]
@@ -346,7 +345,6 @@ def _triangular_solve_transpose(cts, a, b, *, left_side, lower, transpose_a, con
 def _triangular_solve_batch(args, dims, axis_size, **params):
     a, b = args
     da, db = dims
-    _triangular_solve_abstract_eval(*member_avals(args, dims), **params)
     if da is None:
         # Only the right-hand sides vary: the members' b are more columns
         # (rows, for a right-side solve) of one b, so a is not copied.

@@ -32,6 +32,7 @@ from funcgrad.core import dtypes
 from funcgrad.core.ad_util import deflinear, not_differentiable
 from funcgrad.core.array import Array
 from funcgrad.core.avals import ShapedArray
+from funcgrad.core.batching import member_avals
 from funcgrad.core.errors import ConcretizationTypeError
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.trace import Tracer, get_aval
@@ -138,20 +139,9 @@ def _match_weak(name: str, *args):
 
 
 def _unbatched(p: Primitive, args, dims, params) -> list[ShapedArray]:
-    """The types one batch member sees, checked by ``p``'s shape rule.
-
-    Batching rules call this first: a bad parameter then gets the same
-    message, with the user's shapes, as without vmap (instead of failing
-    later on a batched bind, or on a different primitive, with shapes that
-    include the batch axis)."""
-    avals = []
-    for x, d in zip(args, dims, strict=True):
-        aval = get_aval(x)
-        if d is not None:
-            aval = aval.update(shape=aval.shape[:d] + aval.shape[d + 1:])
-        avals.append(aval)
-    p.abstract_eval(*avals, **params)
-    return avals
+    """The types one batch member of ``p``'s operands sees (the batching
+    interpreter has already checked them with ``p``'s shape rule)."""
+    return member_avals(args, dims)
 
 
 def _shift(axes, d: int) -> tuple[int, ...]:
