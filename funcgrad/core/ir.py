@@ -91,7 +91,7 @@ class Jaxpr:
         return self.pretty()
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class ClosedJaxpr:
     """A jaxpr together with the values of its constvars."""
 

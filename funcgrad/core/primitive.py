@@ -50,6 +50,12 @@ class Primitive:
         self.jvp: Callable | None = None
         self._transpose: Callable | None = None
         self.batch: Callable | None = None
+        # Call-like primitives (jit) split themselves under partial
+        # evaluation: ``partial_eval(trace, tracers, **params) -> tracers``.
+        self.partial_eval: Callable | None = None
+        # Calls prune their bodies in dead-code elimination:
+        # ``dce(eqn, used_outputs) -> eqn`` without the unused outputs.
+        self.dce: Callable | None = None
         # Backend-neutral scalar expression for elementwise primitives, e.g.
         # "math.exp({x})"; the CPU and CUDA code generators both read it.
         self.scalar_expr: str | None = None

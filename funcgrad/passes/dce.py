@@ -28,7 +28,11 @@ def dce_jaxpr(jaxpr: Jaxpr, consts: Sequence = (), *,
     live = {id(v) for v in jaxpr.outvars if not isinstance(v, Literal)}
     kept = []
     for eqn in reversed(jaxpr.eqns):
-        if eqn.primitive.effectful or any(id(v) in live for v in eqn.outvars):
+        used = [id(v) in live for v in eqn.outvars]
+        if eqn.primitive.effectful or any(used):
+            if not all(used) and eqn.primitive.dce is not None:
+                # A call (jit) drops the outputs nobody uses from its body.
+                eqn = eqn.primitive.dce(eqn, used)
             kept.append(eqn)
             live.update(id(a) for a in eqn.invars if not isinstance(a, Literal))
     kept.reverse()

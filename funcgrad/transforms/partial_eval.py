@@ -60,6 +60,8 @@ class PartialEvalTrace(Trace):
             out = primitive.bind(*[t.value for t in tracers], **params)
             outs = out if primitive.multiple_results else [out]
             return [KnownTracer(self, o) for o in outs]
+        if primitive.partial_eval is not None:
+            return primitive.partial_eval(self, tracers, **params)
         builder: JaxprBuilder = self.main.global_data
         staged = [builder.new_const(self, t.value) if type(t) is KnownTracer else t
                   for t in tracers]
