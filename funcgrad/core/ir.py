@@ -157,6 +157,8 @@ def _format_param(value: Any, printer: "_PrettyPrinter", indent: str) -> str:
         return printer.jaxpr(inner, indent + "  ")
     if isinstance(value, np.dtype):
         return value.name
+    if callable(value) and not isinstance(value, type):  # a rule of a custom call
+        return getattr(value, "__name__", type(value).__name__)
     if isinstance(value, tuple) and value and all(isinstance(v, (Jaxpr, ClosedJaxpr)) for v in value):
         return "(\n" + "".join(indent + "  " + _format_param(v, printer, indent + "  ") + "\n"
                                for v in value) + indent + ")"

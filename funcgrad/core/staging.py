@@ -170,6 +170,16 @@ class StagingTrace(Trace):
                     for a, aval in zip(replacement, out_avals, strict=True)]
         return builder.add_eqn(self, primitive, tracers, out_avals, params)
 
+    # Functions with custom rules are staged as calls that keep the rules,
+    # so transforms of the staged jaxpr (grad of jit) still use them.
+    def process_custom_jvp_call(self, fun, jvp, tracers):
+        from funcgrad.transforms.custom_derivatives import stage_custom_jvp_call
+        return stage_custom_jvp_call(self, fun, jvp, tracers)
+
+    def process_custom_vjp_call(self, fun, fwd, bwd, tracers):
+        from funcgrad.transforms.custom_derivatives import stage_custom_vjp_call
+        return stage_custom_vjp_call(self, fun, fwd, bwd, tracers)
+
 
 def trace_to_jaxpr(flat_fun: Callable, in_avals: Sequence[ShapedArray],
                    arg_names: Sequence[str] | None = None, fun_name: str = "fun",

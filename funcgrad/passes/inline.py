@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from funcgrad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 
+# Call primitives and the parameter holding the jaxpr they run.  Functions
+# with custom derivative rules are calls too: compiled code runs their body.
+_CALLS = {"jit": "jaxpr", "custom_jvp_call": "call_jaxpr", "custom_vjp_call": "call_jaxpr"}
+
 
 def inline_calls(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """``closed`` with every ``jit`` equation (at any depth) inlined.
+    """``closed`` with every call equation (``jit``, and the bodies of
+    functions with custom rules), at any depth, inlined.
 
     >>> import funcgrad, funcgrad.numpy as jnp
     >>> inner = funcgrad.jit(jnp.sin)
@@ -15,7 +20,7 @@ def inline_calls(closed: ClosedJaxpr) -> ClosedJaxpr:
     >>> [e.primitive.name for e in inline_calls(closed).eqns]
     ['sin', 'mul']
     """
-    if not any(e.primitive.name == "jit" for e in closed.jaxpr.eqns):
+    if not any(e.primitive.name in _CALLS for e in closed.jaxpr.eqns):
         return closed
     constvars, consts = list(closed.jaxpr.constvars), list(closed.consts)
     eqns: list[JaxprEqn] = []
@@ -35,7 +40,7 @@ def _inline_into(jaxpr: Jaxpr, env: dict, eqns: list, constvars: list, consts: l
         return atom if isinstance(atom, Literal) else env.get(id(atom), atom)
 
     for eqn in jaxpr.eqns:
-        if eqn.primitive.name != "jit":
+        if eqn.primitive.name not in _CALLS:
             outvars = [Var(v.aval) if fresh else v for v in eqn.outvars]
             for old, new in zip(eqn.outvars, outvars, strict=True):
                 if new is not old:
@@ -43,7 +48,7 @@ def _inline_into(jaxpr: Jaxpr, env: dict, eqns: list, constvars: list, consts: l
             eqns.append(JaxprEqn(eqn.primitive, [read(a) for a in eqn.invars], outvars,
                                  eqn.params))
             continue
-        callee: ClosedJaxpr = eqn.params["jaxpr"]
+        callee: ClosedJaxpr = eqn.params[_CALLS[eqn.primitive.name]]
         inner_env: dict = {}
         for var, value in zip(callee.jaxpr.constvars, callee.consts, strict=True):
             outer = Var(var.aval)

@@ -21,6 +21,8 @@ import functools
 import inspect
 from typing import Callable, Sequence
 
+import numpy as np
+
 from funcgrad import tree_util
 from funcgrad.core.ad_util import Zero, instantiate, is_undefined_primal
 from funcgrad.core.avals import ShapedArray
@@ -152,6 +154,7 @@ class custom_jvp:
             return flat_p, flat_t
 
         flat_fun.__name__ = name
+        flat_jvp.__name__ = getattr(self.jvp, "__name__", "jvp")
         outs = bind_custom_call("process_custom_jvp_call", split.leaves, flat_fun, flat_jvp)
         return tree_util.tree_unflatten(out_tree_cell[-1], outs)
 
@@ -238,6 +241,8 @@ class custom_vjp:
             return flat
 
         flat_fun.__name__ = name
+        flat_fwd.__name__ = getattr(self.fwd, "__name__", "fwd")
+        flat_bwd.__name__ = getattr(self.bwd, "__name__", "bwd")
         outs = bind_custom_call("process_custom_vjp_call", split.leaves, flat_fun, flat_fwd,
                                 flat_bwd)
         return tree_util.tree_unflatten(store["out_tree"], outs)
@@ -297,5 +302,113 @@ custom_lin_p.impl = _custom_lin_forward
 custom_lin_p.jvp = lambda primals, tangents, **params: _custom_lin_forward(**params)
 custom_lin_p.transpose = _custom_lin_transpose
 custom_lin_p.batch = _custom_lin_batch
+
+# ------------------------------------------------ staged calls that keep the rules
+# Under make_jaxpr/jit a function with custom rules becomes one equation
+# holding its body as a jaxpr and its rules as Python callables.  Running
+# the jaxpr runs the body; differentiating it calls the rules; batching it
+# batches both.  The compiler inlines the body.
+
+def _stage_body(trace, fun, tracers):
+    """``fun`` staged as a closed jaxpr; constants that are tracers of
+    enclosing transforms become leading operands."""
+    from funcgrad.transforms.jit import _stage
+    closed, closure = _stage(lambda *xs: list(fun(*xs)), [t.aval for t in tracers],
+                             fun_name=getattr(fun, "__name__", "fun"), transform="custom rule")
+    from funcgrad.core.trace import full_raise
+    return closed, [full_raise(trace, c) for c in closure]
+
+
+def stage_custom_jvp_call(trace, fun, jvp, tracers):
+    closed, closure = _stage_body(trace, fun, tracers)
+    return trace.main.global_data.add_eqn(
+        trace, custom_jvp_call_p, closure + list(tracers), list(closed.out_avals),
+        {"call_jaxpr": closed, "jvp": jvp, "num_consts": len(closure)})
+
+
+def stage_custom_vjp_call(trace, fun, fwd, bwd, tracers):
+    closed, closure = _stage_body(trace, fun, tracers)
+    return trace.main.global_data.add_eqn(
+        trace, custom_vjp_call_p, closure + list(tracers), list(closed.out_avals),
+        {"call_jaxpr": closed, "fwd": fwd, "bwd": bwd, "num_consts": len(closure)})
+
+
+def _call_impl(*args, call_jaxpr, **params):
+    from funcgrad.core.staging import eval_jaxpr
+    return [np.asarray(o) for o in eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)]
+
+
+def _body(call_jaxpr, num_consts, consts):
+    """The body as a function of the non-constant operands."""
+    from funcgrad.core.staging import eval_jaxpr
+
+    def body(*xs):
+        return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *consts, *xs)
+    return body
+
+
+def _check_consts_constant(tangents, num_consts):
+    if any(type(t) is not Zero for t in tangents[:num_consts]):
+        raise TypeError("a function with custom derivative rules closes over a value that is "
+                        "being differentiated; pass that value as an explicit argument")
+
+
+def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts):
+    # Exactly what the JVP interpreter does for an unstaged call.
+    _check_consts_constant(tangents, num_consts)
+    p_out, t_out = jvp(list(primals[num_consts:]),
+                       [instantiate(t) for t in tangents[num_consts:]])
+    return list(p_out), list(t_out)
+
+
+def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts):
+    _check_consts_constant(tangents, num_consts)
+    args = primals[num_consts:]
+    primals_out, residuals = fwd(*args)
+    tangents_out = custom_lin_p.bind(
+        *residuals, *[instantiate(t) for t in tangents[num_consts:]], num_res=len(residuals),
+        bwd=bwd, out_avals=tuple(get_aval(p).strip_weak_type() for p in primals_out),
+        fun_name="custom_vjp function")
+    return list(primals_out), list(tangents_out)
+
+
+def _custom_call_batch(method):
+    """Batch a staged custom call by handing it to the batching
+    interpreter's handling of unstaged calls (rules batched with the body)."""
+    def rule(args, dims, axis_size, *, call_jaxpr, num_consts, **rules):
+        from funcgrad.core.trace import new_main
+        from funcgrad.transforms.vmap import BatchTrace, BatchTracer
+        from funcgrad.transforms.vmap import batch_flat
+        consts, cdims = args[:num_consts], dims[:num_consts]
+        if any(d is not None for d in cdims):
+            # The rules cannot see a batched closure: run the body (correct,
+            # without the custom rule), as for unstaged calls.
+            return batch_flat(_body(call_jaxpr, 0, []), args, dims, axis_size)
+        fun = _body(call_jaxpr, num_consts, consts)
+        with new_main(BatchTrace, axis_size) as main:
+            tracers = [BatchTracer(main.trace, a, d)
+                       for a, d in zip(args[num_consts:], dims[num_consts:], strict=True)]
+            if method == "jvp":
+                outs = main.trace.process_custom_jvp_call(fun, rules["jvp"], tracers)
+            else:
+                outs = main.trace.process_custom_vjp_call(fun, rules["fwd"], rules["bwd"],
+                                                          tracers)
+            return [o.val for o in outs], [o.batch_dim for o in outs]
+    return rule
+
+
+custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
+custom_jvp_call_p.impl = _call_impl
+custom_jvp_call_p.abstract_eval = lambda *avals, call_jaxpr, **params: list(call_jaxpr.out_avals)
+custom_jvp_call_p.jvp = _custom_jvp_call_jvp
+custom_jvp_call_p.batch = _custom_call_batch("jvp")
+custom_jvp_call_p.not_applicable["transpose"] = "not linear (its jvp rule is linearized instead)"
+
+custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
+custom_vjp_call_p.impl = _call_impl
+custom_vjp_call_p.abstract_eval = lambda *avals, call_jaxpr, **params: list(call_jaxpr.out_avals)
+custom_vjp_call_p.jvp = _custom_vjp_call_jvp
+custom_vjp_call_p.batch = _custom_call_batch("vjp")
+custom_vjp_call_p.not_applicable["transpose"] = "not linear (its fwd/bwd rules are used instead)"
 
 __all__ = ["custom_jvp", "custom_vjp"]

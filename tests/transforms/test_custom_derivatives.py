@@ -217,3 +217,24 @@ def test_stop_gradient():
     assert_close(tree["a"], np.ones(2))
     # Integers pass through unchanged.
     assert_close(lax.stop_gradient(np.arange(3)), np.arange(3))
+
+
+def test_staged_custom_rules_survive_in_the_jaxpr():
+    """make_jaxpr (and so jit) keeps a function with custom rules as one
+    call equation; differentiating the staged jaxpr uses the rules."""
+    closed = funcgrad.make_jaxpr(softplus)(1.0)
+    assert [e.primitive.name for e in closed.eqns] == ["custom_jvp_call"]
+    assert "_softplus_jvp" in str(closed)
+
+    def staged(x):
+        return funcgrad.eval_jaxpr(closed.jaxpr, closed.consts, x)[0]
+
+    assert_close(staged(0.3), np.log1p(np.exp(0.3)), check_dtype=False)
+    assert_close(funcgrad.grad(staged)(1000.0), 1.0, check_dtype=False)   # the rule, not nan
+    x = np.array([-1.0, 2.0])
+    assert_close(funcgrad.vmap(funcgrad.grad(staged))(x), _sigmoid(x))
+
+    closed_vjp = funcgrad.make_jaxpr(lambda v: 5.0 * clip_gradient(v))(2.0)
+    assert "custom_vjp_call" in [e.primitive.name for e in closed_vjp.eqns]
+    g = funcgrad.grad(lambda v: funcgrad.eval_jaxpr(closed_vjp.jaxpr, closed_vjp.consts, v)[0])
+    assert_close(g(2.0), 1.0, check_dtype=False)
