@@ -192,7 +192,8 @@ class _PrettyPrinter:
             params = f"[{items}]"
         args = " ".join(self.name(a) for a in eqn.invars)
         outs = " ".join(self.binder(v) for v in eqn.outvars)
-        return f"{indent}    {outs} = {eqn.primitive.name}{params} {args}".rstrip()
+        binders = f"{outs} = " if outs else ""   # effects (printing) have no outputs
+        return f"{indent}    {binders}{eqn.primitive.name}{params} {args}".rstrip()
 
     def jaxpr(self, jaxpr: Jaxpr, indent: str = "") -> str:
         consts = " ".join(self.binder(v) for v in jaxpr.constvars)

@@ -20,6 +20,7 @@ tracing.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import weakref
@@ -338,6 +339,8 @@ class Jitted:
         return entry, flat
 
     def __call__(self, *args, **kwargs):
+        if _jit_disabled[0]:
+            return self._fun(*args, **kwargs)
         (closed, out_tree, closure_args), flat = self._trace(args, kwargs)
         outs = jit_p.bind(*closure_args, *flat, jaxpr=closed, name=self._name)
         return tree_util.tree_unflatten(out_tree, outs)
@@ -367,6 +370,27 @@ class Lowered:
 
     def __repr__(self) -> str:
         return f"Lowered({self.jaxpr.pretty()})"
+
+
+_jit_disabled = [False]
+
+
+@contextlib.contextmanager
+def disable_jit(disable: bool = True):
+    """Within this block, jitted functions run as plain Python (op by op,
+    with concrete values you can print or inspect in a debugger).
+
+    >>> import funcgrad.numpy as jnp
+    >>> with disable_jit():
+    ...     print(jit(lambda x: x + 1)(jnp.ones(2)))
+    [2. 2.]
+    """
+    previous = _jit_disabled[0]
+    _jit_disabled[0] = disable
+    try:
+        yield
+    finally:
+        _jit_disabled[0] = previous
 
 
 def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (),
