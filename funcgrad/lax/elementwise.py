@@ -146,7 +146,14 @@ imag_p = unary("imag", np.imag, kinds="c", scalar="{x}.imag",
 conj_p = unary("conj", np.conjugate, kinds="c", scalar="np.conj({x})")
 abs_p = unary("abs", np.abs, kinds=NUMBER, scalar="np.abs({x})",
               out_dtype=lambda dt: np.finfo(dt).dtype if dt.kind == "c" else dt)
-defjvp(abs_p, lambda t, x: mul(t, sign(x)))
+def _abs_jvp(t, x):
+    if get_aval(x).dtype.kind == "c":
+        # |x| is real: its tangent is the real part of conj(sign(x)) * t.
+        return real(mul(conj(sign(x)), t))
+    return mul(t, sign(x))
+
+
+defjvp(abs_p, _abs_jvp)
 # round: 0 rounds half away from zero (lax's default), 1 half to even (NumPy's).
 ROUND_AWAY_FROM_ZERO, ROUND_TO_NEAREST_EVEN = 0, 1
 

@@ -53,11 +53,12 @@ def simplify_eqn(primitive, atoms: Sequence[Atom], out_avals: Sequence[ShapedArr
             if (const is not None and _equals(const, neutral)
                     and other.aval == out_aval and other.aval.weak_type == out_aval.weak_type):
                 return [other]
-    if primitive.name in _RESHAPES:
-        # A chain of reshapes that ends where it started is the identity.
+    if _is_pure_reshape(primitive.name, params):
+        # A chain of reshapes that ends where it started is the identity
+        # (a reshape with ``dimensions`` transposes first: not a reshape).
         source = atoms[0]
         eqn = producer(source)
-        while eqn is not None and eqn.primitive.name in _RESHAPES:
+        while eqn is not None and _is_pure_reshape(eqn.primitive.name, eqn.params):
             source = eqn.invars[0]
             if source.aval == out_aval and source.aval.weak_type == out_aval.weak_type:
                 return [source]
@@ -65,7 +66,11 @@ def simplify_eqn(primitive, atoms: Sequence[Atom], out_avals: Sequence[ShapedArr
     return None
 
 
-_RESHAPES = {"reshape", "expand_dims", "squeeze"}
+def _is_pure_reshape(name: str, params) -> bool:
+    """Only the shape changes, never the element order (a reshape with
+    ``dimensions`` transposes first)."""
+    return name in ("expand_dims", "squeeze") or (
+        name == "reshape" and params.get("dimensions") is None)
 # Elementwise primitives whose scalar form depends on parameters (so they
 # declare no scalar expression) but which fold all the same.
 _FOLDABLE = {"convert_element_type", "integer_pow", "round"}

@@ -270,7 +270,12 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0,
 
         outs, out_dims = batch_flat(flat_fun, flat_args, dims, size)
         out_tree = store["out_tree"]
-        out_spec = out_axes if not isinstance(out_axes, list) else tuple(out_axes)
+        # A list out_axes matches a list output; for a tuple output it is
+        # read as the tuple it lists.
+        out_spec = out_axes
+        if isinstance(out_axes, list) and not isinstance(tree_util.tree_unflatten(
+                out_tree, outs), list):
+            out_spec = tuple(out_axes)
         targets = _axis_spec_leaves(out_spec, tree_util.tree_unflatten(out_tree, outs),
                                     "out_axes", f"{name}'s output")
         out_paths = [tree_util.keystr(p) for p, _ in tree_util.tree_flatten_with_path(
