@@ -26,12 +26,15 @@ import inspect
 import weakref
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from funcgrad import tree_util
 from funcgrad.core.ad_util import UndefinedPrimal, Zero, instantiate, is_undefined_primal
 from funcgrad.core.ir import ClosedJaxpr, Jaxpr
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.staging import argument_names, eval_jaxpr, trace_to_jaxpr
-from funcgrad.core.trace import Tracer, get_aval
+from funcgrad.core.array import Array
+from funcgrad.core.trace import Tracer, get_aval, trace_stack
 
 jit_p = Primitive("jit", multiple_results=True)
 
@@ -281,6 +284,29 @@ jit_p.dce = _jit_dce
 
 
 # ------------------------------------------------------------ the API
+def _fast_signature(args) -> tuple | None:
+    """A key for positional arguments that are all plain arrays or Python
+    scalars (None otherwise); equal keys mean equal avals."""
+    sig = []
+    for a in args:
+        t = type(a)
+        if t is Array:
+            v = a._value
+            sig.append((v.shape, v.dtype, a.weak_type))
+        elif t is np.ndarray:
+            sig.append((a.shape, a.dtype))
+        elif t is float or t is int or t is bool or t is complex:
+            sig.append(t)
+        else:
+            return None
+    return tuple(sig)
+
+
+def _as_array(buffer: np.ndarray, weak_type: bool) -> Array:
+    buffer.flags.writeable = False
+    return Array._from_buffer(buffer, weak_type)
+
+
 class Jitted:
     """A function compiled by :func:`jit`; call it like the original."""
 
@@ -292,6 +318,7 @@ class Jitted:
         self._static_argnums = static_argnums
         self._static_argnames = static_argnames
         self._cache: dict = {}
+        self._fast: dict = {}   # cheap argument signature -> (executable, out tree, weak types)
         try:
             self._signature = inspect.signature(fun)
         except (TypeError, ValueError):
@@ -341,8 +368,22 @@ class Jitted:
     def __call__(self, *args, **kwargs):
         if _jit_disabled[0]:
             return self._fun(*args, **kwargs)
+        # Fast path: positional arrays, no transform active, a signature seen
+        # before.  A dict lookup on a cheap key and the compiled call.
+        fast = not kwargs and len(trace_stack) == 1 and _fast_signature(args)
+        if fast:
+            entry = self._fast.get(fast)
+            if entry is not None:
+                exe, out_tree, out_weak = entry
+                outs = exe(*[a._value if type(a) is Array else a for a in args])
+                return tree_util.tree_unflatten(out_tree, [
+                    _as_array(o, w) for o, w in zip(outs, out_weak, strict=True)])
         (closed, out_tree, closure_args), flat = self._trace(args, kwargs)
         outs = jit_p.bind(*closure_args, *flat, jaxpr=closed, name=self._name)
+        if fast and not closure_args and not self._static_argnums and not self._static_argnames:
+            from funcgrad.backends import compile_jaxpr
+            self._fast[fast] = (compile_jaxpr(_inlined(closed)), out_tree,
+                                tuple(a.weak_type for a in closed.out_avals))
         return tree_util.tree_unflatten(out_tree, outs)
 
     def lower(self, *args, **kwargs) -> "Lowered":
