@@ -61,6 +61,17 @@ def main() -> None:
     print("make_jaxpr(grad(lambda x: sin(x) * 2.0)):")
     print(funcgrad.make_jaxpr(funcgrad.grad(lambda x: jnp.sin(x) * 2.0))(1.0))
 
+    _section("vmap and jit: batch it, compile it")
+
+    def loss(w, x, y):
+        return (jnp.tanh(jnp.dot(x, w)) - y) ** 2
+
+    xs, ys = np.linspace(-1, 1, 12).reshape(4, 3), np.zeros(4)
+    per_example = funcgrad.jit(funcgrad.vmap(funcgrad.grad(loss), in_axes=(None, 0, 0)))
+    print("per-example gradients (4 examples, 3 weights):\n", per_example(np.ones(3), xs, ys))
+    print("first lines of the generated Numba source:")
+    print("\n".join(per_example.lower(np.ones(3), xs, ys).as_text().splitlines()[:4]), "...")
+
     _section("errors name the operation and the shapes")
     try:
         lax.add(np.ones(3), np.ones(4))
