@@ -494,10 +494,18 @@ def _convert_impl(x, *, new_dtype, weak_type):
     if dtypes.is_inexact(x.dtype) and dtypes.is_integer(new_dtype):
         # Casting nan/inf/out-of-range floats to ints is undefined in C;
         # make it deterministic (nan -> 0, saturate) and silent.
+        # The integer bounds may round up when written as floats (2**63 - 1
+        # becomes 2**63), so compare instead of clipping, and convert only
+        # values that are in range.
         info = np.iinfo(new_dtype)
+        x = np.real(x)
         with np.errstate(invalid="ignore"):
-            x = np.clip(np.nan_to_num(np.real(x), nan=0.0), info.min, info.max)
-            return [np.trunc(x).astype(new_dtype)]
+            too_big = x >= x.dtype.type(info.max)
+            too_small = x <= x.dtype.type(info.min)
+            safe = np.where(too_big | too_small | np.isnan(x), 0, x)
+            out = np.trunc(safe).astype(new_dtype)
+        out = np.where(too_big, info.max, np.where(too_small, info.min, out)).astype(new_dtype)
+        return [out]
     if dtypes.is_complex(x.dtype) and not dtypes.is_complex(new_dtype):
         x = np.real(x)
     with np.errstate(all="ignore"):

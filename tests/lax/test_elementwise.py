@@ -165,3 +165,16 @@ def test_staged_literal_prints_inline():
     assert "c:f64[3] = mul b 2.0" in text
     text32 = str(make_jaxpr(lambda x: lax.mul(x, 2.0))(np.ones(3, np.float32)))
     assert "mul a 2.0:f32[]" in text32
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint32, np.uint64])
+@pytest.mark.parametrize("src", [np.float32, np.float64])
+def test_float_to_int_conversion_saturates(dtype, src):
+    """Out-of-range floats saturate to the integer bounds, nan gives 0 and
+    the rest truncates toward zero (the integer bounds round up as floats,
+    so a clip would overflow)."""
+    info = np.iinfo(dtype)
+    x = np.array([np.inf, -np.inf, np.nan, 1e30, -1e30, 2.7, -2.7], src)
+    expected = np.array([info.max, info.min, 0, info.max, info.min, 2,
+                         -2 if info.min < 0 else 0], dtype)
+    assert_close(lax.convert_element_type(x, dtype), expected)
