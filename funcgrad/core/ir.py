@@ -204,3 +204,25 @@ class _PrettyPrinter:
         trailing = "," if len(jaxpr.outvars) == 1 else ""
         lines.append(f"{indent}  in ({outs}{trailing}) }}")
         return "\n".join(lines)
+
+
+def sub_jaxprs(params: dict) -> list[Jaxpr]:
+    """The jaxprs held in an equation's parameters (branches, loop bodies,
+    called functions)."""
+    found = []
+    for value in params.values():
+        for sub in value if isinstance(value, tuple) else (value,):
+            if isinstance(sub, ClosedJaxpr):
+                found.append(sub.jaxpr)
+            elif isinstance(sub, Jaxpr):
+                found.append(sub)
+    return found
+
+
+def has_effects(primitive, params: dict) -> bool:
+    """Whether an equation must run even if nobody uses its results: an
+    effectful primitive (printing), or a call, branch or loop whose body
+    holds one."""
+    if primitive.effectful:
+        return True
+    return any(has_effects(e.primitive, e.params) for j in sub_jaxprs(params) for e in j.eqns)

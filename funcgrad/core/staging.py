@@ -16,10 +16,10 @@ import numpy as np
 from funcgrad import tree_util
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.errors import ConcretizationTypeError
-from funcgrad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
+from funcgrad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, has_effects
 from funcgrad.core.trace import Trace, Tracer, bind, full_raise, get_aval, new_main
 from funcgrad.passes.dce import dce_jaxpr
-from funcgrad.passes.simplify import simplify_eqn
+from funcgrad.passes.simplify import rewrite_eqn, simplify_eqn
 
 
 class StagingTracer(Tracer):
@@ -136,7 +136,7 @@ class JaxprBuilder:
 
 
 def _cse_key(primitive, atoms, params) -> tuple | None:
-    if primitive.effectful:
+    if has_effects(primitive, params):
         return None
     operands = tuple(("lit", a.val, a.aval.dtype, a.aval.weak_type) if isinstance(a, Literal)
                      else id(a) for a in atoms)
@@ -168,6 +168,9 @@ class StagingTrace(Trace):
         if replacement is not None:
             return [StagingTracer(self, a.aval if isinstance(a, Literal) else aval, a)
                     for a, aval in zip(replacement, out_avals, strict=True)]
+        rewritten = rewrite_eqn(primitive, tracers, out_avals, params, builder.producer)
+        if rewritten is not None:
+            return rewritten
         return builder.add_eqn(self, primitive, tracers, out_avals, params)
 
     # Functions with custom rules are staged as calls that keep the rules,

@@ -21,3 +21,5 @@ from funcgrad.lax.sorting import *  # noqa: F401,F403
 from funcgrad.lax.linalg import *  # noqa: F401,F403
 from funcgrad.lax.linalg_factor import *  # noqa: F401,F403
 from funcgrad.lax.special import *  # noqa: F401,F403
+from funcgrad.lax.control_flow import (cond, cond_p, fori_loop, map, scan,  # noqa: F401,A004
+                                       scan_p, switch, while_loop, while_p)

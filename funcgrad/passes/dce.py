@@ -3,13 +3,14 @@
 Runs on every staged jaxpr (``make_jaxpr``, the linear jaxpr of
 ``linearize``), so a transform may emit freely and rely on this pass to
 remove what turned out to be unused (for example the primal computation
-that ``grad`` does not return).  Effectful primitives (printing) are kept.
+that ``grad`` does not return).  Effectful equations (printing, and
+branches, loops or calls that print) are kept.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
-from funcgrad.core.ir import Jaxpr, Literal
+from funcgrad.core.ir import Jaxpr, Literal, has_effects
 
 
 def dce_jaxpr(jaxpr: Jaxpr, consts: Sequence = (), *,
@@ -29,7 +30,7 @@ def dce_jaxpr(jaxpr: Jaxpr, consts: Sequence = (), *,
     kept = []
     for eqn in reversed(jaxpr.eqns):
         used = [id(v) in live for v in eqn.outvars]
-        if eqn.primitive.effectful or any(used):
+        if any(used) or has_effects(eqn.primitive, eqn.params):
             if not all(used) and eqn.primitive.dce is not None:
                 # A call (jit) drops the outputs nobody uses from its body.
                 eqn = eqn.primitive.dce(eqn, used)

@@ -312,8 +312,8 @@ custom_lin_p.batch = _custom_lin_batch
 def _stage_body(trace, fun, tracers):
     """``fun`` staged as a closed jaxpr; constants that are tracers of
     enclosing transforms become leading operands."""
-    from funcgrad.transforms.jit import _stage
-    closed, closure = _stage(lambda *xs: list(fun(*xs)), [t.aval for t in tracers],
+    from funcgrad.transforms.jaxpr_transforms import stage
+    closed, closure = stage(lambda *xs: list(fun(*xs)), [t.aval for t in tracers],
                              fun_name=getattr(fun, "__name__", "fun"), transform="custom rule")
     from funcgrad.core.trace import full_raise
     return closed, [full_raise(trace, c) for c in closure]

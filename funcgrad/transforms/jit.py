@@ -23,56 +23,22 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import weakref
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from funcgrad import tree_util
-from funcgrad.core.ad_util import UndefinedPrimal, Zero, instantiate, is_undefined_primal
-from funcgrad.core.ir import ClosedJaxpr, Jaxpr
+from funcgrad.core.ad_util import Zero, instantiate, is_undefined_primal
+from funcgrad.core.ir import ClosedJaxpr
 from funcgrad.core.primitive import Primitive
-from funcgrad.core.staging import argument_names, eval_jaxpr, trace_to_jaxpr
+from funcgrad.core.staging import argument_names
+from funcgrad.transforms.jaxpr_transforms import (batch_jaxpr, cached, jvp_jaxpr,
+                                                  partial_eval_jaxpr, prune_jaxpr, stage,
+                                                  transpose_jaxpr)
 from funcgrad.core.array import Array
-from funcgrad.core.trace import Tracer, get_aval, trace_stack
+from funcgrad.core.trace import get_aval, trace_stack
 
 jit_p = Primitive("jit", multiple_results=True)
-
-
-# ------------------------------------------------------------ tracing
-def _closure_convert(jaxpr: Jaxpr, consts: list) -> tuple[ClosedJaxpr, list]:
-    """Constants that are tracers of enclosing transforms (``jit`` inside
-    ``grad``, closing over the differentiated value) must flow into the
-    call as operands, or those transforms would not see them."""
-    traced = [i for i, c in enumerate(consts) if isinstance(c, Tracer)]
-    if not traced:
-        return ClosedJaxpr(jaxpr, list(consts)), []
-    keep = [i for i in range(len(consts)) if i not in traced]
-    new = Jaxpr([jaxpr.constvars[i] for i in keep],
-                [jaxpr.constvars[i] for i in traced] + list(jaxpr.invars),
-                list(jaxpr.outvars), list(jaxpr.eqns))
-    return ClosedJaxpr(new, [consts[i] for i in keep]), [consts[i] for i in traced]
-
-
-def _stage(flat_fun: Callable, in_avals, names=None, fun_name="fun", transform="jit"):
-    jaxpr, consts = trace_to_jaxpr(flat_fun, in_avals, names, fun_name, transform)
-    return _closure_convert(jaxpr, consts)
-
-
-def _cached(cache_name: str):
-    """Memoise a jaxpr transformation on the (weakly held) jaxpr object."""
-    store: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def decorator(fn):
-        @functools.wraps(fn)
-        def wrapper(closed: ClosedJaxpr, *key):
-            per_jaxpr = store.setdefault(closed, {})
-            if key not in per_jaxpr:
-                per_jaxpr[key] = fn(closed, *key)
-            return per_jaxpr[key]
-        wrapper.cache_name = cache_name
-        return wrapper
-    return decorator
 
 
 # ------------------------------------------------------------ impl and types
@@ -81,7 +47,7 @@ def _jit_impl(*args, jaxpr: ClosedJaxpr, name: str):
     return compile_jaxpr(_inlined(jaxpr))(*args)
 
 
-@_cached("inline")
+@cached
 def _inlined(closed: ClosedJaxpr) -> ClosedJaxpr:
     from funcgrad.passes.inline import inline_calls
     return inline_calls(closed)
@@ -92,35 +58,11 @@ jit_p.abstract_eval = lambda *avals, jaxpr, name: list(jaxpr.out_avals)
 
 
 # ------------------------------------------------------------ jvp
-@_cached("jvp")
-def _jvp_jaxpr(closed: ClosedJaxpr, nonzero: tuple[bool, ...]):
-    """A jaxpr from (primals, non-zero tangents) to (primals, non-zero
-    tangents), and which output tangents are zero."""
-    from funcgrad.transforms.jvp import jvp_flat
-    n = len(nonzero)
-    tangent_avals = [a.strip_weak_type() for a, nz in zip(closed.in_avals, nonzero, strict=True)
-                     if nz]
-    zeros_out: list[bool] = []
-
-    def fun(*args):
-        primals, it = list(args[:n]), iter(args[n:])
-        tangents = [next(it) if nz else Zero(a.strip_weak_type())
-                    for a, nz in zip(closed.in_avals, nonzero, strict=True)]
-        outs, touts = jvp_flat(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs),
-                               primals, tangents)
-        zeros_out[:] = [type(t) is Zero for t in touts]
-        return list(outs) + [t for t in touts if type(t) is not Zero]
-
-    new, extra = _stage(fun, list(closed.in_avals) + tangent_avals, fun_name="jvp")
-    assert not extra, "a cached jaxpr closes over no tracers"
-    return new, tuple(zeros_out)
-
-
 def _jit_jvp(primals, tangents, *, jaxpr, name):
     nonzero = tuple(type(t) is not Zero for t in tangents)
-    jvp_jaxpr, zeros_out = _jvp_jaxpr(jaxpr, nonzero)
+    jvp_closed, zeros_out = jvp_jaxpr(jaxpr, nonzero)
     outs = jit_p.bind(*primals, *[t for t in tangents if type(t) is not Zero],
-                      jaxpr=jvp_jaxpr, name=f"jvp({name})")
+                      jaxpr=jvp_closed, name=f"jvp({name})")
     n = len(jaxpr.out_avals)
     primals_out, it = outs[:n], iter(outs[n:])
     tangents_out = [Zero(a.strip_weak_type()) if z else next(it)
@@ -132,50 +74,10 @@ jit_p.jvp = _jit_jvp
 
 
 # ------------------------------------------------------------ partial evaluation
-@_cached("partial_eval")
-def _partial_eval_jaxpr(closed: ClosedJaxpr, unknown: tuple[bool, ...]):
-    """Split ``closed`` into a known jaxpr (known inputs -> known outputs +
-    residuals) and an unknown one (residuals + unknown inputs -> unknown
-    outputs)."""
-    from funcgrad.core.staging import JaxprBuilder
-    from funcgrad.core.trace import full_raise, new_main
-    from funcgrad.transforms.partial_eval import KnownTracer, PartialEvalTrace
-    known_avals = [a for a, u in zip(closed.in_avals, unknown, strict=True) if not u]
-    unknown_avals = [a for a, u in zip(closed.in_avals, unknown, strict=True) if u]
-    info: dict[str, Any] = {}
-
-    def known_fun(*known_args):
-        builder = JaxprBuilder(transform="jit partial evaluation")
-        with new_main(PartialEvalTrace, builder) as main:
-            trace = main.trace
-            it_known = iter(known_args)
-            it_unknown = iter([builder.new_arg(trace, a, f"unknown[{i}]")
-                               for i, a in enumerate(unknown_avals)])
-            args = [next(it_unknown) if u else next(it_known) for u in unknown]
-            outs = [full_raise(trace, o) for o in
-                    eval_jaxpr(closed.jaxpr, closed.consts, *args)]
-            out_unknown = [type(o) is not KnownTracer for o in outs]
-            unknown_jaxpr, residuals = builder.build(
-                [o for o, u in zip(outs, out_unknown, strict=True) if u])
-        info["out_unknown"] = tuple(out_unknown)
-        info["unknown_jaxpr"] = unknown_jaxpr
-        info["num_res"] = len(residuals)
-        known_outs = [o.value for o, u in zip(outs, out_unknown, strict=True) if not u]
-        return known_outs + list(residuals)
-
-    known, extra = _stage(known_fun, known_avals, fun_name="known")
-    assert not extra
-    uj: Jaxpr = info["unknown_jaxpr"]
-    # Residuals become the leading inputs of the unknown jaxpr.
-    unknown_closed = ClosedJaxpr(Jaxpr([], list(uj.constvars) + list(uj.invars),
-                                       list(uj.outvars), list(uj.eqns)), [])
-    return known, unknown_closed, info["out_unknown"], info["num_res"]
-
-
 def _jit_partial_eval(trace, tracers, *, jaxpr, name):
     from funcgrad.transforms.partial_eval import KnownTracer
     unknown = tuple(type(t) is not KnownTracer for t in tracers)
-    known, unknown_jaxpr, out_unknown, num_res = _partial_eval_jaxpr(jaxpr, unknown)
+    known, unknown_jaxpr, out_unknown, num_res = partial_eval_jaxpr(jaxpr, unknown)
     known_outs = jit_p.bind(*[t.value for t in tracers if type(t) is KnownTracer],
                             jaxpr=known, name=f"known({name})")
     n_known = len(known_outs) - num_res
@@ -193,30 +95,9 @@ jit_p.partial_eval = _jit_partial_eval
 
 
 # ------------------------------------------------------------ transpose
-@_cached("transpose")
-def _transpose_jaxpr(closed: ClosedJaxpr, linear: tuple[bool, ...]):
-    """A jaxpr from (non-linear operands, output cotangents) to the
-    cotangents of the linear operands."""
-    from funcgrad.transforms.transpose import backward_pass
-    nonlinear_avals = [a for a, lin in zip(closed.in_avals, linear, strict=True) if not lin]
-    ct_avals = [a.strip_weak_type() for a in closed.out_avals]
-    k = len(nonlinear_avals)
-
-    def fun(*args):
-        it = iter(args[:k])
-        operands = [UndefinedPrimal(a) if lin else next(it)
-                    for a, lin in zip(closed.in_avals, linear, strict=True)]
-        cts = backward_pass(closed.jaxpr, closed.consts, operands, list(args[k:]))
-        return [instantiate(ct) for ct, lin in zip(cts, linear, strict=True) if lin]
-
-    new, extra = _stage(fun, nonlinear_avals + ct_avals, fun_name="transpose")
-    assert not extra
-    return new
-
-
 def _jit_transpose(cts, *args, jaxpr, name):
     linear = tuple(is_undefined_primal(a) for a in args)
-    t_jaxpr = _transpose_jaxpr(jaxpr, linear)
+    t_jaxpr = transpose_jaxpr(jaxpr, linear)
     cts = [instantiate(ct) for ct in cts]
     outs = iter(jit_p.bind(*[a for a in args if not is_undefined_primal(a)], *cts,
                            jaxpr=t_jaxpr, name=f"transpose({name})"))
@@ -227,55 +108,19 @@ jit_p.transpose = _jit_transpose
 
 
 # ------------------------------------------------------------ batching
-@_cached("batch")
-def _batch_jaxpr(closed: ClosedJaxpr, dims: tuple, axis_size: int):
-    """The vmap of ``closed`` over operands batched at ``dims``; outputs are
-    batched at axis 0 (or unbatched: the returned pattern says which)."""
-    from funcgrad.core.batching import move_axis
-    from funcgrad.transforms.vmap import batch_flat
-    out_dims: list = []
-
-    def fun(*args):
-        outs, odims = batch_flat(lambda *xs: eval_jaxpr(closed.jaxpr, closed.consts, *xs),
-                                 args, dims, axis_size)
-        out_dims[:] = [None if d is None else 0 for d in odims]
-        return [o if d is None else move_axis(o, d, 0) for o, d in zip(outs, odims, strict=True)]
-
-    in_avals = []
-    for a, d in zip(closed.in_avals, dims, strict=True):
-        if d is None:
-            in_avals.append(a)
-        else:
-            in_avals.append(a.update(shape=a.shape[:d] + (axis_size,) + a.shape[d:]))
-    new, extra = _stage(fun, in_avals, fun_name="batched")
-    assert not extra
-    return new, tuple(out_dims)
-
-
 def _jit_batch(args, dims, axis_size, *, jaxpr, name):
-    b_jaxpr, out_dims = _batch_jaxpr(jaxpr, tuple(dims), axis_size)
+    b_jaxpr, out_batched = batch_jaxpr(jaxpr, tuple(dims), axis_size)
     outs = jit_p.bind(*args, jaxpr=b_jaxpr, name=f"vmap({name})")
-    return outs, list(out_dims)
+    return outs, [0 if b else None for b in out_batched]
 
 
 jit_p.batch = _jit_batch
 
 
 # ------------------------------------------------------------ dead code
-@_cached("dce")
-def _pruned(closed: ClosedJaxpr, used: tuple[bool, ...]) -> ClosedJaxpr:
-    """``closed`` computing only its ``used`` outputs."""
-    from funcgrad.passes.dce import dce_jaxpr
-    outs = [v for v, u in zip(closed.jaxpr.outvars, used, strict=True) if u]
-    body = Jaxpr(list(closed.jaxpr.constvars), list(closed.jaxpr.invars), outs,
-                 list(closed.jaxpr.eqns))
-    body, consts, _ = dce_jaxpr(body, closed.consts)
-    return ClosedJaxpr(body, consts)
-
-
 def _jit_dce(eqn, used):
     from funcgrad.core.ir import JaxprEqn
-    pruned = _pruned(eqn.params["jaxpr"], tuple(used))
+    pruned, _ = prune_jaxpr(eqn.params["jaxpr"], tuple(used))
     outvars = [v for v, u in zip(eqn.outvars, used, strict=True) if u]
     return JaxprEqn(jit_p, list(eqn.invars), outvars, dict(eqn.params, jaxpr=pruned))
 
@@ -359,7 +204,7 @@ class Jitted:
                 out_leaves, store["out_tree"] = tree_util.tree_flatten(self._fun(*full, **kw))
                 return out_leaves
 
-            closed, closure_args = _stage(flat_fun, list(avals), names, self._name, "jit")
+            closed, closure_args = stage(flat_fun, list(avals), names, self._name, "jit")
             entry = (closed, store["out_tree"], closure_args)
             if not closure_args:  # closures over tracers change from call to call
                 self._cache[key] = entry
