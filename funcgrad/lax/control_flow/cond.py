@@ -22,7 +22,7 @@ import numpy as np
 from funcgrad import tree_util
 from funcgrad.core.ad_util import Zero, is_undefined_primal
 from funcgrad.core.batching import move_axis
-from funcgrad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn
+from funcgrad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, has_effects
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.staging import eval_jaxpr
 from funcgrad.core.trace import Tracer, full_raise, get_aval
@@ -194,6 +194,12 @@ def _cond_batch(args, dims, axis_size, *, branches):
         outs = bind_cond(index, operands, batched)
         return outs, [0 if b else None for b in out_batched]
     # Members take different branches: run all, pick per member.
+    if any(has_effects(e.primitive, e.params) for b in branches for e in b.eqns):
+        raise NotImplementedError(
+            "vmap of cond/switch with a batched predicate runs every branch for every member, "
+            "so a branch with side effects (funcgrad.debug.print) would act for members that "
+            "did not take it; move the effect out of the branch or make the predicate "
+            "unbatched")
     index = move_axis(index, index_dim, 0)
     results = []
     for b in branches:
@@ -271,8 +277,9 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands):
     """
     from funcgrad.lax.elementwise import convert_element_type, ne
     scalar_operand("cond: pred", pred, "biuf")
-    if get_aval(pred).dtype != np.bool_:
-        pred = ne(pred, 0)
+    dtype = get_aval(pred).dtype
+    if dtype != np.bool_:
+        pred = ne(pred, np.zeros((), dtype))
     index = convert_element_type(pred, np.int32)
     return _switch_flat("cond", index, [false_fun, true_fun], operands)
 
@@ -293,6 +300,9 @@ def switch(index, branches: Sequence[Callable], *operands):
     scalar_operand("switch: index", index, "iu")
     if len(branches) == 1:
         return branches[0](*operands)
-    index = clamp(np.int32(0), convert_element_type(index, np.int32),
-                  np.int32(len(branches) - 1))
+    # Clamp in the index's own dtype: converting first would wrap large
+    # values around.
+    dtype = get_aval(index).dtype
+    index = convert_element_type(clamp(np.zeros((), dtype), index,
+                                       np.array(len(branches) - 1, dtype)), np.int32)
     return _switch_flat("switch", index, branches, operands)

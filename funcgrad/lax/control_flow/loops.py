@@ -6,9 +6,10 @@
 
 * jvp: the carry gains tangents (a fixed point decides which carries have
   non-zero tangents);
-* reverse mode is refused: the trip count is only known at run time, so the
-  iterations' values cannot be kept for the backward pass (``fori_loop``
-  with concrete bounds is a ``scan`` and supports it);
+* linearize stages the whole loop; transposing it (reverse mode) is
+  refused: the trip count is only known at run time, so the iterations'
+  values cannot be kept for the backward pass (``fori_loop`` with concrete
+  bounds is a ``scan`` and supports it);
 * vmap: with a predicate that is the same for every member the body is
   batched; when members may stop at different iterations, each member runs
   its own loop to its own end (a ``scan`` over the batch around the
@@ -125,13 +126,25 @@ REVERSE_MODE_MESSAGE = (
 
 
 def _while_partial_eval(trace, tracers, **params):
+    # The trip count is only known at run time, so the loop cannot be split
+    # into a known part and a linear part fed by stored iterations: the
+    # whole loop is staged (linearize and jacfwd then work; transposing it,
+    # which reverse mode needs, is refused).
+    from funcgrad.transforms.partial_eval import KnownTracer
+    builder = trace.main.global_data
+    staged = [builder.new_const(trace, t.value) if type(t) is KnownTracer else t
+              for t in tracers]
+    out_avals = _while_abstract_eval(*[t.aval for t in staged], **params)
+    return builder.add_eqn(trace, while_p, staged, out_avals, params)
+
+
+def _while_transpose(cts, *args, **params):
     raise ValueError(REVERSE_MODE_MESSAGE + " (lax.fori_loop with traced bounds is a "
                      "while_loop too.)")
 
 
 while_p.partial_eval = _while_partial_eval
-while_p.not_applicable["transpose"] = ("while_loop is not linear in its carry; reverse mode "
-                                       "is refused at partial evaluation")
+while_p.transpose = _while_transpose
 
 
 # ------------------------------------------------------------ batching

@@ -24,7 +24,7 @@ from funcgrad import tree_util
 from funcgrad.core.ad_util import (UndefinedPrimal, Zero, add_tangents, differentiable_dtype,
                                    instantiate, is_undefined_primal)
 from funcgrad.core.batching import batch_to, move_axis
-from funcgrad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Var
+from funcgrad.core.ir import ClosedJaxpr, Jaxpr, JaxprEqn, Var, has_effects
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.staging import eval_jaxpr
 from funcgrad.core.trace import get_aval
@@ -161,25 +161,32 @@ def _scan_partial_eval(trace, tracers, *, jaxpr, length, reverse, num_consts, nu
     known_init = [t.value for t, u in zip(init, carry_uk, strict=True) if not u]
     known_xs = [t.value for t, u in zip(xs, x_uk, strict=True) if not u]
 
-    # Sort the residuals: loop-invariant ones (a const of the body, or a
-    # constant made while splitting it) are passed once; slices of the xs
-    # are read from the xs; the rest are stacked by the known scan.
+    # Sort the residuals: loop-invariant ones (computed from the body's
+    # consts alone) are computed once, before the loop, and passed once;
+    # slices of the xs are read from the xs; the rest are stacked by the
+    # known scan.
     n_known_out = out_uk.count(False)
-    position = {id(v): i for i, v in enumerate(known.jaxpr.invars)}
-    const_position = {id(v): i for i, v in enumerate(known.jaxpr.constvars)}
     n_kc, n_kcarry = len(known_consts), len(known_init)
-    invariant, from_xs, stacked = [], [], []
+    invariant_out = _loop_invariant_outputs(known.jaxpr, n_kc)
+    position = {id(v): i for i, v in enumerate(known.jaxpr.invars)}
+    invariant_r, from_xs, stacked = [], [], []
     for r in range(num_res):
         var = known.jaxpr.outvars[n_known_out + r]
         p = position.get(id(var)) if isinstance(var, Var) else None
-        if p is not None and p < n_kc:
-            invariant.append((r, known_consts[p]))
+        if invariant_out[n_known_out + r]:
+            invariant_r.append(r)
         elif p is not None and p >= n_kc + n_kcarry:
             from_xs.append((r, known_xs[p - n_kc - n_kcarry]))
-        elif isinstance(var, Var) and id(var) in const_position:
-            invariant.append((r, known.consts[const_position[id(var)]]))
         else:
             stacked.append(r)
+    invariant = []
+    if invariant_r:
+        wanted = tuple([False] * n_known_out + [r in invariant_r for r in range(num_res)])
+        hoisted, used_in = prune_jaxpr(known, wanted, True)
+        known_inputs = known_consts + known_init + known_xs
+        values = eval_jaxpr(hoisted.jaxpr, hoisted.consts,
+                            *[v for v, u in zip(known_inputs, used_in, strict=True) if u])
+        invariant = list(zip(invariant_r, values, strict=True))
     keep = [True] * n_known_out + [r in stacked for r in range(num_res)]
     known_body, _ = prune_jaxpr(known, tuple(keep))
     known_outs = bind_scan(known_body, known_consts, known_init, known_xs, length=length,
@@ -222,6 +229,17 @@ def _scan_partial_eval(trace, tracers, *, jaxpr, length, reverse, num_consts, nu
 
 
 scan_p.partial_eval = _scan_partial_eval
+
+
+def _loop_invariant_outputs(jaxpr: Jaxpr, num_consts: int) -> list[bool]:
+    """For each output of a scan body, whether it depends on the consts only
+    (so it is the same in every iteration)."""
+    varying = {id(v) for v in jaxpr.invars[num_consts:]}
+    for eqn in jaxpr.eqns:
+        if has_effects(eqn.primitive, eqn.params) or any(
+                isinstance(a, Var) and id(a) in varying for a in eqn.invars):
+            varying.update(id(v) for v in eqn.outvars)
+    return [not (isinstance(v, Var) and id(v) in varying) for v in jaxpr.outvars]
 
 
 # ------------------------------------------------------------ transpose
