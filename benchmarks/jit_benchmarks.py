@@ -3,6 +3,7 @@
 
     python benchmarks/jit_benchmarks.py            # all cases
     python benchmarks/jit_benchmarks.py --quick    # smaller sizes, fewer repeats
+    python benchmarks/jit_benchmarks.py --only b   # some cases only (letters a-e)
 
 Prints medians and ratios (funcgrad time / reference time: below 1 means
 funcgrad is faster).  Compile times are measured in fresh subprocesses, with
@@ -254,17 +255,24 @@ def bench_compile():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    parser.add_argument("--only", default="abcde", metavar="LETTERS",
+                        help="run only these cases, e.g. 'b' or 'bc' (default: all)")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, numpy {np.__version__}, numba "
           f"{numba.__version__}, jax {jax.__version__ if jax else 'not installed'}; "
           f"NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}")
-    bench_eos([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000], repeats)
-    bench_logistic(2_000 if args.quick else 10_000, 100, repeats)
-    bench_per_example(1_000 if args.quick else 10_000, 100, repeats)
-    bench_overhead(repeats)
-    bench_compile()
+    if "a" in args.only:
+        bench_eos([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000], repeats)
+    if "b" in args.only:
+        bench_logistic(2_000 if args.quick else 10_000, 100, repeats)
+    if "c" in args.only:
+        bench_per_example(1_000 if args.quick else 10_000, 100, repeats)
+    if "d" in args.only:
+        bench_overhead(repeats)
+    if "e" in args.only:
+        bench_compile()
     print_table()
 
 

@@ -290,15 +290,36 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 
 
 # ------------------------------------------------------------ Jacobians
-def _stacked_basis(avals, dtype_of=lambda a: a.dtype) -> tuple[list, list[int]]:
+def _stacked_basis(avals) -> tuple[list, list[int]]:
     """The standard basis of the space of all of ``avals`` together, as one
     stacked array per aval (leading axis: the basis index), and the offset
-    of each aval's block of the basis."""
+    of each aval's block of the basis.
+
+    While staging (under ``jit``/``make_jaxpr``) each block is built with
+    ``jnp.eye`` (``iota == iota + k``), not as a NumPy constant: the
+    simplifier then sees an identity and drops products with it (``X @ I``
+    is ``X``), which a constant would hide from it.  Eagerly it is
+    ``np.eye``, which needs no integer temporaries."""
+    from funcgrad.core.staging import StagingTrace
+    from funcgrad.core.trace import find_top_trace
+    import funcgrad.numpy as jnp
     sizes = [a.size for a in avals]
-    offsets = list(np.cumsum([0] + sizes[:-1]))
-    eye = np.eye(sum(sizes))
-    return ([eye[:, o:o + a.size].reshape((eye.shape[0],) + a.shape).astype(dtype_of(a))
-             for a, o in zip(avals, offsets, strict=True)], [int(o) for o in offsets])
+    offsets = [int(o) for o in np.cumsum([0] + sizes[:-1])]
+    total = sum(sizes)
+    staging = isinstance(find_top_trace(()), StagingTrace)
+    blocks = []
+    for a, o in zip(avals, offsets, strict=True):
+        shape = (total,) + a.shape
+        if not staging:
+            block = np.eye(total, a.size, k=-o, dtype=a.dtype).reshape(shape)
+        elif total == 1:  # the seed of a scalar: a broadcast 1 simplifies away
+            block = jnp.ones(shape, a.dtype)
+        else:
+            # Row r of the stacked basis is e_r; this block holds columns
+            # o .. o + size of it: ones where r == j + o.
+            block = jnp.reshape(jnp.eye(total, a.size, k=-o, dtype=a.dtype), shape)
+        blocks.append(block)
+    return blocks, offsets
 
 
 def _jacobian(fun: Callable, argnums, has_aux: bool, who: str, forward: bool) -> Callable:
