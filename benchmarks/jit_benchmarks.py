@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 import numba
 import numpy as np
@@ -27,40 +24,9 @@ import numpy as np
 import funcgrad
 import funcgrad.numpy as jnp
 
-try:
-    import jax
-    import jax.numpy as jjnp
-    jax.config.update("jax_enable_x64", True)
-    jax.config.update("jax_platforms", "cpu")
-except ImportError:  # the bench extra is optional
-    jax = None
+from harness import Table, block, jax, jjnp, machine_line, timeit
 
-
-def timeit(fn, *args, repeats: int = 7, min_time: float = 0.05) -> float:
-    """Median seconds per call over ``repeats`` rounds of enough calls to
-    last ``min_time``."""
-    fn(*args)  # warm up (compile)
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn(*args)
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time or n >= 1 << 20:
-            break
-        n *= 2
-    rounds = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn(*args)
-        rounds.append((time.perf_counter() - t0) / n)
-    return statistics.median(rounds)
-
-
-def block(x):
-    """Wait for JAX's asynchronous dispatch."""
-    return jax.block_until_ready(x) if jax is not None else x
+TABLE = Table()
 
 
 # ------------------------------------------------------------ (a) EOS-80 at p = 0
@@ -116,29 +82,6 @@ def per_example_grads_numpy(w, x, y):
     return (p - y)[:, None] * x
 
 
-# ------------------------------------------------------------ the table
-ROWS: list[tuple] = []
-
-
-def row(case: str, impl: str, seconds: float, ratio: str = ""):
-    ROWS.append((case, impl, seconds, ratio))
-
-
-def print_table():
-    print(f"\n{'case':52s} {'implementation':16s} {'median':>12s} {'funcgrad/this':>14s}")
-    print("-" * 98)
-    for case, impl, seconds, ratio in ROWS:
-        unit = (f"{seconds * 1e6:9.2f} us" if seconds < 1e-3 else f"{seconds * 1e3:9.2f} ms")
-        print(f"{case:52s} {impl:16s} {unit:>12s} {ratio:>14s}")
-
-
-def compare(case: str, timings: dict[str, float]):
-    """One row per implementation, with funcgrad's time relative to it."""
-    fg = timings["funcgrad.jit"]
-    for impl, seconds in timings.items():
-        row(case, impl, seconds, "" if impl == "funcgrad.jit" else f"{fg / seconds:6.2f}")
-
-
 def bench_eos(sizes, repeats):
     rng = np.random.default_rng(0)
     f = funcgrad.jit(lambda s, t: eos_numpy(jnp, s, t))
@@ -152,7 +95,7 @@ def bench_eos(sizes, repeats):
         if jf is not None:
             js, jt = jjnp.asarray(s), jjnp.asarray(t)
             timings["jax.jit"] = timeit(lambda a, b: block(jf(a, b)), js, jt, repeats=repeats)
-        compare(f"(a) EOS-80 polynomial, n={n:.0e}", timings)
+        TABLE.compare(f"(a) EOS-80 polynomial, n={n:.0e}", timings)
 
 
 def bench_logistic(n, d, repeats):
@@ -173,8 +116,8 @@ def bench_logistic(n, d, repeats):
         jw, jx, jy = jjnp.asarray(w), jjnp.asarray(x), jjnp.asarray(y)
         tg["jax.jit"] = timeit(lambda *a: block(jg(*a)), jw, jx, jy, repeats=repeats)
         th["jax.jit"] = timeit(lambda *a: block(jh(*a)), jw, jx, jy, repeats=repeats)
-    compare(f"(b) logistic NLL jit(grad), N={n}, D={d}", tg)
-    compare(f"(b) logistic NLL jit(hessian), N={n}, D={d}", th)
+    TABLE.compare(f"(b) logistic NLL jit(grad), N={n}, D={d}", tg)
+    TABLE.compare(f"(b) logistic NLL jit(hessian), N={n}, D={d}", th)
 
 
 def bench_per_example(n, d, repeats):
@@ -192,7 +135,7 @@ def bench_per_example(n, d, repeats):
                                in_axes=(None, 0, 0)))
         jw, jx, jy = jjnp.asarray(w), jjnp.asarray(x), jjnp.asarray(y)
         t["jax.jit"] = timeit(lambda *a: block(jpe(*a)), jw, jx, jy, repeats=repeats)
-    compare(f"(c) per-example grads jit(vmap(grad)), N={n}, D={d}", t)
+    TABLE.compare(f"(c) per-example grads jit(vmap(grad)), N={n}, D={d}", t)
 
 
 @numba.njit(cache=True)
@@ -210,7 +153,7 @@ def bench_overhead(repeats):
         jf = jax.jit(lambda v: v * 2.0 + 1.0)
         jx = jjnp.asarray(x)
         t["jax.jit"] = timeit(lambda v: block(jf(v)), jx, repeats=repeats)
-    compare("(d) call overhead, 3 elements", t)
+    TABLE.compare("(d) call overhead, 3 elements", t)
 
 
 COMPILE_SCRIPT = textwrap.dedent("""
@@ -248,8 +191,8 @@ def bench_compile():
             results.append(dict(line.split() for line in out.strip().splitlines()))
     for name in results[0]:
         cold, warm = float(results[0][name]), float(results[1][name])
-        row(f"(e) first call of ({name}), cold cache", "funcgrad.jit", cold)
-        row(f"(e) first call of ({name}), warm disk cache", "funcgrad.jit", warm)
+        TABLE.row(f"(e) first call of ({name}), cold cache", "funcgrad.jit", cold)
+        TABLE.row(f"(e) first call of ({name}), warm disk cache", "funcgrad.jit", warm)
 
 
 def main():
@@ -259,10 +202,7 @@ def main():
                         help="run only these cases, e.g. 'b' or 'bc' (default: all)")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, numpy {np.__version__}, numba "
-          f"{numba.__version__}, jax {jax.__version__ if jax else 'not installed'}; "
-          f"NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS}")
+    print(machine_line())
     if "a" in args.only:
         bench_eos([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000], repeats)
     if "b" in args.only:
@@ -273,7 +213,7 @@ def main():
         bench_overhead(repeats)
     if "e" in args.only:
         bench_compile()
-    print_table()
+    TABLE.print()
 
 
 if __name__ == "__main__":
