@@ -7,7 +7,9 @@ Modules, one concern each:
 * :mod:`.codegen`: the code generator, the lowering registries and settings;
 * :mod:`.fusion`: which equations share a loop nest; :mod:`.fusion_emit`:
   the loop nests;
-* ``lowering_*``: the lowering rules, by primitive family;
+* ``lowering_*``: the lowering rules, by primitive family
+  (:mod:`.lowering_control_flow`: ``cond``/``while``/``scan`` as ``if``/
+  ``while``/``for`` in the same function);
 * :mod:`.runtime`, :mod:`.special_jit`: compiled helpers the code calls;
 * :mod:`.cache`: the on-disk cache; :mod:`.compiler`: ``compile_jaxpr``.
 
@@ -17,7 +19,8 @@ Settings (``settings``, environment variables read at import):
   ``settings.parallel_threshold`` iterations run their outermost loop with
   ``prange``; results are identical either way (a reduction along that loop
   is split into a fixed number of chunks whatever the setting, and the
-  partial results are combined in order);
+  partial results are combined in order), and so do scans without carry
+  whose iterations are heavy enough (the ``vmap`` of a ``while_loop``);
 * ``FUNCGRAD_FUSION=0`` (``settings.fusion``): one loop nest per
   elementwise equation, for debugging;
 * ``FUNCGRAD_CACHE_DIR``: the cache directory;
@@ -32,7 +35,8 @@ import os
 
 import funcgrad.lax  # noqa: F401  (the primitives must exist before the rules)
 from funcgrad.backends.numba_cpu.codegen import ELEMENTWISE, LOWERINGS, settings
-from funcgrad.backends.numba_cpu import (lowering_effects, lowering_elementwise,  # noqa: F401
+from funcgrad.backends.numba_cpu import (lowering_control_flow,  # noqa: F401
+                                         lowering_effects, lowering_elementwise,
                                          lowering_indexing, lowering_linalg,
                                          lowering_reductions, lowering_shape,
                                          lowering_sorting)

@@ -12,6 +12,11 @@ argument (``a_n0, a_n1 = a.shape``): two programs that differ only in their
 array sizes then generate the same code (only the comments differ), share
 the cache key and so the machine code.
 
+Control flow (``cond``, ``while``, ``scan``) becomes ``if``/``while``/``for``
+statements of the same function, their sub-jaxprs emitted inline
+(:meth:`Builder.emit_jaxpr`); arrays computed inside loops are allocated
+once, before the outermost loop (:meth:`Builder.alloc`).
+
 Lowering rules (``LOWERINGS``, filled by the ``lowering_*`` modules) emit
 code through a :class:`Builder`.  Elementwise primitives have scalar rules
 (``ELEMENTWISE``) that :mod:`.fusion` assembles into loop nests.
@@ -130,19 +135,36 @@ class Emitter:
         self.origins: list[JaxprEqn | None] = []
         self.level = level
         self.current: JaxprEqn | None = None
+        self.statements = 0   # lines emitted in place that are not comments
 
     def __call__(self, line: str) -> None:
         for part in line.splitlines():
             self.lines.append("    " * self.level + part)
             self.origins.append(self.current)
+            if not part.lstrip().startswith("#"):
+                self.statements += 1
+
+    def insert(self, position: int, level: int, line: str) -> int:
+        """Insert ``line`` at ``position`` (a line index) with indentation
+        ``level``; returns the position after it."""
+        for part in line.splitlines():
+            self.lines.insert(position, "    " * level + part)
+            self.origins.insert(position, self.current)
+            position += 1
+        return position
 
     @contextmanager
     def block(self, header: str) -> Iterator[None]:
+        """``header`` and the lines emitted inside, indented (``pass`` if
+        the body turns out to hold no statement, comments aside)."""
         self(header)
+        before = self.statements
         self.level += 1
         try:
             yield
         finally:
+            if self.statements == before:
+                self("pass")
             self.level -= 1
 
 
@@ -197,7 +219,17 @@ class Program:
 
 class Builder:
     """What lowering rules use to emit code: names, sizes, literals, loops,
-    allocation and element access."""
+    allocation and element access.
+
+    Control flow emits sub-jaxprs inline (:meth:`emit_jaxpr`), in the same
+    function.  Inside a loop body (``loop_depth > 0``) arrays are not
+    allocated where they are computed: :meth:`alloc` and :meth:`scratch`
+    put the allocation before the outermost loop (or at the start of a
+    ``prange`` body, so that threads do not share it), and the loop reuses
+    the buffer on every iteration.  That is safe because every value a body
+    computes is dead when the iteration ends: the control-flow rules copy
+    carries and stacked outputs into buffers of their own.
+    """
 
     def __init__(self, jaxpr: Jaxpr, printer: _PrettyPrinter):
         self.jaxpr = jaxpr
@@ -212,13 +244,32 @@ class Builder:
         # Variables whose buffer may be updated in place by their last user.
         self.owned: set[int] = set()
         self.uses: dict[int, int] = {}
-        self.outvar_ids = {id(v) for v in jaxpr.outvars if isinstance(v, Var)}
+        # Outputs of the program and of every sub-jaxpr: never updated in place.
+        self.outvar_ids: set[int] = set()
+        # The jaxpr (program or sub-jaxpr) each equation belongs to, and its
+        # dataflow (built on demand, for in-place updates).
+        self._scope: dict[int, Jaxpr] = {}
+        self._dataflow: dict[int, Any] = {}
+        _count_uses(jaxpr, self.uses, self.outvar_ids, self._scope)
         self.uses_parallel = False
         self.uses_objmode = False
-        for eqn in jaxpr.eqns:
-            for a in eqn.invars:
-                if isinstance(a, Var):
-                    self.uses[id(a)] = self.uses.get(id(a), 0) + 1
+        # Control flow: loop nesting, where hoisted allocations go (a stack
+        # of [line position, indentation level]), and whether we are in a
+        # prange body (no nested prange there).
+        self.loop_depth = 0
+        self.in_parallel = False
+        self._hoist: list[list[int]] = []
+        # Variables of sub-jaxprs already emitted once: a sub-jaxpr emitted
+        # again (two equations sharing a body) gets new names, since Numba
+        # gives a name one type in the whole function.
+        self._emitted: set[int] = set()
+        # Loop carries updated in place: variable id -> id of the body input
+        # (the carry) whose buffer holds it.
+        self.roots: dict[int, int] = {}
+        # One-element arrays whose value is also a scalar local (elem reads it).
+        self.scalar_values: dict[int, str] = {}
+        # Module-level helper functions (name -> source), see ``helper``.
+        self.helpers: dict[str, str] = {}
 
     # ------------------------------------------------------------ names
     def name(self, var: Var) -> str:
@@ -227,6 +278,11 @@ class Builder:
             base = self.printer.name(var)
             self._names[key] = base + "_" if _is_reserved(base) else base
         return self._names[key]
+
+    def set_name(self, var: Var, name: str) -> None:
+        """Make ``var`` stand for the local ``name`` (a sub-jaxpr input bound
+        to a value of the enclosing code)."""
+        self._names[id(var)] = name
 
     def tmp(self, base: str = "t") -> str:
         """A fresh local name (digits and underscores never clash with the
@@ -249,6 +305,8 @@ class Builder:
         atoms ignore the index)."""
         if isinstance(atom, Literal) or atom.aval.ndim == 0:
             return self.read(atom)
+        if id(atom) in self.scalar_values:
+            return self.scalar_values[id(atom)]
         return f"{self.name(atom)}[{', '.join(idx)}]"
 
     def store(self, var: Var, idx: Sequence[str], expr: str) -> None:
@@ -272,16 +330,38 @@ class Builder:
             return f"({parts[0]},)"
         return "(" + ", ".join(parts) + ")"
 
+    def hoisted(self, line: str) -> None:
+        """Emit ``line`` where the allocations of the current loop nest go
+        (in place outside loops)."""
+        if not self._hoist:
+            self.emit(line)
+            return
+        point = self._hoist[-1]
+        point[0] = self.emit.insert(point[0], point[1], line)
+
+    def scratch(self, shape: Sequence[int], dtype, base: str = "buf") -> str:
+        """A new array of ``shape`` for temporary use, allocated once per
+        loop nest inside loops; returns its name."""
+        name = self.tmp(base)
+        self.hoisted(f"{name} = np.empty({self.shape(shape)}, {dtype_expr(dtype)})")
+        return name
+
     def alloc(self, var: Var, fill: str | None = None, name: str | None = None) -> str:
         """``name = np.empty(shape, dtype)`` (or ``np.full``) for ``var``;
-        for a 0-d var, with a fill, a scalar local."""
+        for a 0-d var, with a fill, a scalar local.  Inside a loop the
+        buffer is allocated once, before the loop nest (and filled here)."""
         target = name or self.name(var)
         aval = var.aval
         if aval.ndim == 0:
             if fill is not None:
                 self.emit(f"{target} = {fill}")
             return target
-        if fill is None:
+        if self.loop_depth:
+            self.hoisted(f"{target} = np.empty({self.shape(aval.shape)}, "
+                         f"{dtype_expr(aval.dtype)})")
+            if fill is not None:
+                self.emit(f"{target}[:] = {fill}")
+        elif fill is None:
             self.emit(f"{target} = np.empty({self.shape(aval.shape)}, {dtype_expr(aval.dtype)})")
         else:
             self.emit(f"{target} = np.full({self.shape(aval.shape)}, {fill}, "
@@ -291,11 +371,36 @@ class Builder:
             self.owned.add(id(var))
         return target
 
+    def helper(self, name: str, source: str) -> str:
+        """Define the module-level function ``name`` (its ``source``, once)
+        for the generated code to call; returns ``name``."""
+        self.helpers.setdefault(name, source)
+        return name
+
+    def copy(self, dst: str, src: str, shape: Sequence[int]) -> None:
+        """Copy the array ``src`` into the array ``dst`` (both of ``shape``)
+        element by element: no allocation, and cheap for small arrays."""
+        with self.loops(shape) as idx:
+            where = ", ".join(idx)
+            self.emit(f"{dst}[{where}] = {src}[{where}]")
+
     def reusable(self, atom, eqn: JaxprEqn) -> bool:
         """Whether ``eqn`` may overwrite ``atom``'s buffer: an array this
-        program allocated, used by ``eqn`` only, and not an output."""
-        return (isinstance(atom, Var) and atom.aval.ndim > 0 and id(atom) in self.owned
-                and self.uses.get(id(atom), 0) == 1 and id(atom) not in self.outvar_ids)
+        program allocated (or a loop carry), not an output, and ``eqn`` its
+        last reader (see :mod:`.inplace`)."""
+        if not (isinstance(atom, Var) and atom.aval.ndim > 0 and id(atom) in self.owned
+                and id(atom) not in self.outvar_ids):
+            return False
+        if self.uses.get(id(atom), 0) == 1:
+            return True
+        scope = self._scope.get(id(eqn))
+        if scope is None:
+            return False
+        flow = self._dataflow.get(id(scope))
+        if flow is None:
+            from funcgrad.backends.numba_cpu.inplace import Dataflow
+            flow = self._dataflow[id(scope)] = Dataflow(scope)
+        return flow.last_reader(atom, eqn, self.outvar_ids)
 
     @contextmanager
     def loops(self, sizes: Sequence[int], *, parallel: bool = False) -> Iterator[list[str]]:
@@ -324,12 +429,125 @@ class Builder:
     def want_parallel(self, shape: Sequence[int]) -> bool:
         """prange for a loop nest over ``shape``?"""
         size = int(np.prod(shape, dtype=np.int64)) if shape else 0
-        return bool(settings.parallel and shape and shape[0] > 1
+        return bool(settings.parallel and not self.in_parallel and shape and shape[0] > 1
                     and size >= settings.parallel_threshold)
 
+    # ------------------------------------------------------------ control flow
+    @contextmanager
+    def loop(self, header: str, *, parallel: bool = False,
+             prelude: Sequence[str] = ()) -> Iterator[None]:
+        """A loop of control flow (``for``/``while`` ``header``, after the
+        lines ``prelude``): its body's allocations go before the outermost
+        such loop, or, for a ``parallel`` (prange) loop, to the start of
+        its body."""
+        outermost = not self._hoist
+        if outermost:
+            self._hoist.append([len(self.emit.lines), self.emit.level])
+        for line in prelude:
+            self.emit(line)
+        was_parallel = self.in_parallel
+        with self.emit.block(header):
+            if parallel:
+                self._hoist.append([len(self.emit.lines), self.emit.level])
+                self.in_parallel = True
+                self.uses_parallel = True
+            self.loop_depth += 1
+            try:
+                yield
+            finally:
+                self.loop_depth -= 1
+                if parallel:
+                    self._hoist.pop()
+                    self.in_parallel = was_parallel
+        if outermost:
+            self._hoist.pop()
+
+    def new_instance(self, jaxpr: Jaxpr) -> None:
+        """Prepare to emit the sub-jaxpr ``jaxpr``: if it was emitted before
+        (a body shared by two equations), its variables get new names."""
+        defined = list(jaxpr.invars) + [v for e in jaxpr.eqns for v in e.outvars]
+        if any(id(v) in self._emitted for v in defined):
+            suffix = self.tmp("_")
+            for v in defined:
+                self._names[id(v)] = self.printer.name(v) + suffix
+                self.fresh.discard(id(v))
+                self.owned.discard(id(v))
+                self.roots.pop(id(v), None)
+                self.scalar_values.pop(id(v), None)
+        self._emitted.update(id(v) for v in defined)
+
+    def emit_jaxpr(self, jaxpr: Jaxpr) -> None:
+        """Emit the equations of ``jaxpr`` (the program, or a sub-jaxpr whose
+        inputs are already bound), fused into loop nests."""
+        from funcgrad.backends.numba_cpu import fusion
+        saved = self.emit.current
+        for step in fusion.plan(jaxpr):
+            if isinstance(step, fusion.Group):
+                fusion.emit_group(self, step)
+                continue
+            name = step.primitive.name
+            self.emit.current = step
+            self.comment(step)
+            rule = LOOP_LOWERINGS.get(name) if self.loop_depth else None
+            (rule or LOWERINGS[name])(self, step)
+            self.emit.current = None
+        self.emit.current = saved
+
     def comment(self, eqn: JaxprEqn) -> None:
-        for line in self.eqn_text(eqn).splitlines():
-            self.emit("# " + line)
+        for line in self.comment_lines(eqn):
+            self.emit(line)
+
+    def comment_lines(self, eqn: JaxprEqn) -> list[str]:
+        if any(_is_subjaxpr(v) for v in eqn.params.values()):
+            # The sub-jaxprs follow as code, with their own comments.
+            params = {k: (_Elided(v) if _is_subjaxpr(v) else v) for k, v in eqn.params.items()}
+            eqn = JaxprEqn(eqn.primitive, eqn.invars, eqn.outvars, params)
+        return ["# " + line for line in self.eqn_text(eqn).splitlines()]
+
+
+# primitive name -> a rule used instead of ``LOWERINGS`` inside loop bodies
+# (where, say, a small matrix product had better not allocate).
+LOOP_LOWERINGS: dict[str, Callable[[Builder, JaxprEqn], None]] = {}
+
+
+class _Elided:
+    """A sub-jaxpr parameter in a comment (its code follows)."""
+
+    def __init__(self, value):
+        self.count = len(value) if isinstance(value, tuple) else 1
+
+    def __repr__(self) -> str:
+        return "{...}" if self.count == 1 else f"({self.count} branches)"
+
+
+def _is_subjaxpr(value) -> bool:
+    return isinstance(value, (ClosedJaxpr, Jaxpr)) or (
+        isinstance(value, tuple) and bool(value)
+        and all(isinstance(v, (ClosedJaxpr, Jaxpr)) for v in value))
+
+
+def subjaxprs(eqn: JaxprEqn) -> list[Jaxpr]:
+    """The jaxprs held by ``eqn``'s parameters (control flow bodies)."""
+    out = []
+    for value in eqn.params.values():
+        for v in (value if isinstance(value, tuple) else (value,)):
+            if isinstance(v, ClosedJaxpr):
+                out.append(v.jaxpr)
+            elif isinstance(v, Jaxpr):
+                out.append(v)
+    return out
+
+
+def _count_uses(jaxpr: Jaxpr, uses: dict[int, int], outvar_ids: set[int],
+                scope: dict[int, Jaxpr]) -> None:
+    outvar_ids.update(id(v) for v in jaxpr.outvars if isinstance(v, Var))
+    for eqn in jaxpr.eqns:
+        scope[id(eqn)] = jaxpr
+        for a in eqn.invars:
+            if isinstance(a, Var):
+                uses[id(a)] = uses.get(id(a), 0) + 1
+        for sub in subjaxprs(eqn):
+            _count_uses(sub, uses, outvar_ids, scope)
 
 
 # ------------------------------------------------------------ the program
@@ -337,6 +555,8 @@ def _check_supported(jaxpr: Jaxpr) -> None:
     from funcgrad.backends.numba_cpu.fusion import classify
     from funcgrad.backends.numba_cpu.lowering_elementwise import default_rule
     for eqn in jaxpr.eqns:
+        for sub in subjaxprs(eqn):
+            _check_supported(sub)
         name = eqn.primitive.name
         if name not in LOWERINGS and name not in ELEMENTWISE and eqn.primitive.scalar_expr:
             # An elementwise primitive declared after the backend loaded.
@@ -356,13 +576,30 @@ def _check_supported(jaxpr: Jaxpr) -> None:
             raise NotImplementedError("the Numba backend does not support float16 arguments")
 
 
+def _has_array_literal(jaxpr: Jaxpr) -> bool:
+    atoms = [a for e in jaxpr.eqns for a in e.invars] + list(jaxpr.outvars)
+    return (any(isinstance(a, Literal) and np.ndim(a.val) for a in atoms)
+            or any(_has_array_literal(sub) for e in jaxpr.eqns for sub in subjaxprs(e)))
+
+
+def _map_subjaxprs(value, fn):
+    if isinstance(value, ClosedJaxpr):
+        return ClosedJaxpr(fn(value.jaxpr), list(value.consts))
+    if isinstance(value, Jaxpr):
+        return fn(value)
+    if _is_subjaxpr(value):
+        return tuple(_map_subjaxprs(v, fn) for v in value)
+    return value
+
+
 def _hoist_array_literals(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """Non-scalar literals become constants (passed as arguments)."""
-    jaxpr = closed.jaxpr
-    if not any(isinstance(a, Literal) and np.ndim(a.val) for e in jaxpr.eqns for a in e.invars) \
-            and not any(isinstance(a, Literal) and np.ndim(a.val) for a in jaxpr.outvars):
+    """Non-scalar literals become constants (passed as arguments).  Those
+    inside sub-jaxprs too: the sub-jaxpr then reads a variable it does not
+    bind, which is in scope in the generated function (this copy of the
+    jaxpr is only ever seen by the code generator)."""
+    if not _has_array_literal(closed.jaxpr):
         return closed
-    constvars, consts = list(jaxpr.constvars), list(closed.consts)
+    constvars, consts = list(closed.jaxpr.constvars), list(closed.consts)
 
     def hoist(a):
         if isinstance(a, Literal) and np.ndim(a.val):
@@ -372,10 +609,15 @@ def _hoist_array_literals(closed: ClosedJaxpr) -> ClosedJaxpr:
             return v
         return a
 
-    eqns = [JaxprEqn(e.primitive, [hoist(a) for a in e.invars], list(e.outvars), e.params)
-            for e in jaxpr.eqns]
-    outvars = [hoist(a) for a in jaxpr.outvars]
-    return ClosedJaxpr(Jaxpr(constvars, list(jaxpr.invars), outvars, eqns), consts)
+    def rewrite(jaxpr: Jaxpr) -> Jaxpr:
+        eqns = [JaxprEqn(e.primitive, [hoist(a) for a in e.invars], list(e.outvars),
+                         {k: _map_subjaxprs(v, rewrite) for k, v in e.params.items()})
+                for e in jaxpr.eqns]
+        return Jaxpr(list(jaxpr.constvars), list(jaxpr.invars),
+                     [hoist(a) for a in jaxpr.outvars], eqns)
+
+    new = rewrite(closed.jaxpr)
+    return ClosedJaxpr(Jaxpr(constvars, new.invars, new.outvars, new.eqns), consts)
 
 
 HEADER = """\
@@ -393,7 +635,6 @@ from funcgrad.backends.numba_cpu.lowering_effects import emit as _debug_emit
 
 def generate(closed: ClosedJaxpr) -> Program:
     """Generate the module source for ``closed``."""
-    from funcgrad.backends.numba_cpu import fusion
     closed = _hoist_array_literals(closed)
     jaxpr = closed.jaxpr
     _check_supported(jaxpr)
@@ -409,15 +650,7 @@ def generate(closed: ClosedJaxpr) -> Program:
     for line in b.sizes.header:
         b.emit(line)
 
-    for step in fusion.plan(jaxpr):
-        if isinstance(step, fusion.Group):
-            fusion.emit_group(b, step)
-        else:
-            eqn = step
-            b.emit.current = eqn
-            b.comment(eqn)
-            LOWERINGS[eqn.primitive.name](b, eqn)
-            b.emit.current = None
+    b.emit_jaxpr(jaxpr)
 
     # Outputs never alias the arguments (or each other): the caller may
     # freeze them as immutable results.
@@ -451,8 +684,11 @@ def generate(closed: ClosedJaxpr) -> Program:
         flags += ", parallel=True"
     header = HEADER.format(jaxpr="\n".join("# " + line for line in jaxpr_text.splitlines()))
     decorator = f"@numba.njit({flags})\ndef {fn_name}({', '.join(arg_names)}):\n"
-    source = header + "\n" + decorator + body + "\n"
-    first_body_line = source.count("\n", 0, len(header) + 1 + len(decorator)) + 1
+    # Helper functions the body calls, defined before it.
+    helpers = "".join(text + "\n\n" for text in b.helpers.values())
+    prefix = header + "\n" + helpers + decorator
+    source = prefix + body + "\n"
+    first_body_line = prefix.count("\n") + 1
     origins = {first_body_line + i: eqn for i, eqn in enumerate(b.emit.origins)}
     return Program(source=source, fn_name=fn_name,
                    const_values=list(closed.consts),

@@ -206,14 +206,11 @@ def tune_allocator(mmap_threshold: int = 256 << 20, trim_threshold: int = 512 <<
         return False
 
 
-_CALL_PRIMITIVES = ("jit", "custom_jvp_call", "custom_vjp_call")
-
-
 def _inline_calls(closed: ClosedJaxpr) -> ClosedJaxpr:
-    if any(e.primitive.name in _CALL_PRIMITIVES for e in closed.jaxpr.eqns):
-        from funcgrad.passes.inline import inline_calls
-        return inline_calls(closed)
-    return closed
+    # (Calls inside control-flow bodies too: nothing is left for the
+    # code generator to call.)
+    from funcgrad.passes.inline import inline_calls
+    return inline_calls(closed)
 
 
 def compile_stats() -> dict[str, int]:

@@ -309,7 +309,9 @@ def plan(jaxpr: Jaxpr) -> list:
             w = p.unit_of(a)
             if w is not None and w != u:
                 deps[u].add(w)
-                if isinstance(units[w], Group) and id(a) in units[w].internal:
+                if isinstance(units[w], Group) and id(a) in units[w].internal and not (
+                        eqn.primitive.name in _ELEMENT_READERS and units[w].shape == ()
+                        and not view_only(units[w])):
                     units[w].stored.add(id(a))
     # Effects (printing) run in program order.
     effects = [unit_of_eqn[id(e)] for e in eqns if e.primitive.effectful]
@@ -341,6 +343,13 @@ def plan(jaxpr: Jaxpr) -> list:
                 heapq.heappush(ready, (first[w], w))
     assert len(out) == len(units), "fusion produced a cyclic plan"
     return out
+
+
+# Equations that read their operands element by element (``Builder.elem``):
+# a one-element value of a loop-free group (a scalar that ``expand_dims`` or
+# ``broadcast_in_dim`` made an array, as ``stack`` of scalars does) is read
+# from its scalar local, and never stored as an array for them.
+_ELEMENT_READERS = {"concatenate"}
 
 
 # ------------------------------------------------------------ loads

@@ -184,7 +184,8 @@ def emit_group(b: Builder, g: Group) -> None:
                 b.emit(f"{a.partial} = np.full(({nchunks}{kept_shape}), "
                        f"{red.identity(out.aval.dtype, 1)}, {dtype_expr(out.aval.dtype)})")
     b.emit.current = None
-    parallel = big and settings.parallel
+    # (No prange inside the body of a prange: Numba would run it serially.)
+    parallel = big and settings.parallel and not b.in_parallel
 
     def operand(atom, idx) -> str:
         if isinstance(atom, Literal):
@@ -227,6 +228,10 @@ def emit_group(b: Builder, g: Group) -> None:
                 continue
             b.emit(f"{tname} = {expr}")
             values[id(out)] = tname
+            if ndim == 0 and out.aval.ndim:
+                # A one-element array of a loop-free group: its scalar local
+                # stays readable (see fusion._ELEMENT_READERS).
+                b.scalar_values[id(out)] = tname
             if id(out) in g.stored and out.aval.ndim:
                 b.emit(f"{b.name(out)}[{', '.join(out_idx)}] = {tname}")
         b.emit.current = None

@@ -5,6 +5,12 @@ narrow, explicit callback (the rest of the function stays nopython), like a
 host callback in other systems.  The format string and the pytree structure
 of the arguments are not source text, so the code passes a key under which
 code generation registered them in this process.
+
+The block sits in a small helper function of the generated module, called
+where the print happens: Numba (0.68) fails to compile an ``objmode`` block
+inside an ``if``/``else`` that follows another ``objmode`` block (LLVM:
+"Instruction does not dominate all uses"), as a print in a ``cond`` branch
+after a print in a loop would be.
 """
 from __future__ import annotations
 
@@ -35,10 +41,14 @@ def _debug_print(b: Builder, eqn: JaxprEqn) -> None:
     dts = tuple(a.aval.dtype for a in eqn.invars)
     key = hashlib.sha256(repr((fmt, repr(treedef), dts)).encode()).hexdigest()[:20]
     _registry[key] = (fmt, treedef, dts)
-    args = "".join(f", {b.read(a)}" for a in eqn.invars)
+    params = [f"v{k}" for k in range(len(eqn.invars))]
+    name = b.helper(f"_print_{key}", "\n".join([
+        "@numba.njit(cache=True, no_cpython_wrapper=True)",
+        f"def _print_{key}({', '.join(params)}):",
+        "    with numba.objmode():",
+        f"        _debug_emit({', '.join([repr(key)] + params)})"]))
     b.uses_objmode = True
-    with b.emit.block("with numba.objmode():"):
-        b.emit(f"_debug_emit({key!r}{args})")
+    b.emit(f"{name}({', '.join(b.read(a) for a in eqn.invars)})")
 
 
 __all__ = ["emit"]

@@ -13,9 +13,14 @@ from funcgrad.backends.numba_cpu.codegen import Builder, dtype_expr, literal, re
 
 
 def _view_of(b: Builder, out, x) -> None:
-    """``out`` shares memory with ``x``: it is fresh if ``x`` is."""
-    if not isinstance(x, Literal) and id(x) in b.fresh:
+    """``out`` shares memory with ``x``: it is fresh if ``x`` is, and part of
+    a loop carry's buffer if ``x`` is."""
+    if isinstance(x, Literal):
+        return
+    if id(x) in b.fresh:
         b.fresh.add(id(out))
+    if id(x) in b.roots:
+        b.roots[id(out)] = b.roots[id(x)]
 
 
 def _reshaped(b: Builder, x, out, shape) -> None:
@@ -54,7 +59,8 @@ def _transposed(b: Builder, x, perm: tuple[int, ...], target: str | None = None)
     shape = x.aval.shape
     out_shape = tuple(shape[p] for p in perm)
     name = target or b.tmp("tr")
-    b.emit(f"{name} = np.empty({b.shape(out_shape)}, {dtype_expr(x.aval.dtype)})")
+    # (Inside a loop the buffer is allocated once, before the loop nest.)
+    b.hoisted(f"{name} = np.empty({b.shape(out_shape)}, {dtype_expr(x.aval.dtype)})")
     big = [k for k, p in enumerate(perm) if shape[p] != 1]
     if len(big) == 2 and min(out_shape[k] for k in big) >= 2 * _TILE:
         _blocked_transpose(b, x, perm, name, out_shape, big)
@@ -215,12 +221,18 @@ def _dynamic_slice(b: Builder, eqn: JaxprEqn) -> None:
 
 def copy_or_reuse(b: Builder, x, out, eqn: JaxprEqn) -> str:
     """``out`` starts as a copy of ``x``, or takes ``x``'s buffer when the
-    equation is its only user (an array this program allocated)."""
+    equation is its only user (an array this program allocated, or a loop
+    carry: then the loop updates its carry in place)."""
     if b.reusable(x, eqn):
         b.define(out, b.name(x))
+        if id(x) in b.roots:
+            b.roots[id(out)] = b.roots[id(x)]
     elif isinstance(x, Literal):
         b.alloc(out, fill=literal(x.val, x.aval.dtype))
         return b.name(out)
+    elif b.loop_depth:
+        b.alloc(out)  # once, before the loop nest
+        b.copy(b.name(out), b.name(x), x.aval.shape)
     else:
         b.define(out, f"np.copy({b.name(x)})")
     b.fresh.add(id(out))

@@ -22,12 +22,13 @@ def _sort(b: Builder, eqn: JaxprEqn) -> None:
     for out in eqn.outvars:
         b.alloc(out)
     perm, buf = b.tmp("perm"), b.tmp("buf")
-    b.emit(f"{perm} = np.empty({n}, np.int64)")
-    b.emit(f"{buf} = np.empty({n}, np.int64)")
+    # Scratch space (allocated once before the loop nest inside loops).
+    b.hoisted(f"{perm} = np.empty({n}, np.int64)")
+    b.hoisted(f"{buf} = np.empty({n}, np.int64)")
     keys = []
     for k in range(num_keys):
         name = b.tmp("key")
-        b.emit(f"{name} = np.empty({n}, {dtype_expr(operands[k].aval.dtype)})")
+        b.hoisted(f"{name} = np.empty({n}, {dtype_expr(operands[k].aval.dtype)})")
         keys.append(name)
     with b.loops([shape[d] for d in others]) as oidx:
         j = b.tmp("j")
