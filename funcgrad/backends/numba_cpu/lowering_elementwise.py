@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad.core import registry
-from funcgrad.core.ir import JaxprEqn
+from funcgrad.core.ir import JaxprEqn, Literal
 from funcgrad.backends.numba_cpu.codegen import ELEMENTWISE, Builder, Exact, cast, literal
 
 
@@ -132,11 +132,23 @@ def _identity(b, eqn, args):
 
 
 # ------------------------------------------------------------ shifts
+# A shift by an amount outside [0, bits) is defined (0, or the sign) in
+# funcgrad but not in C; a run-time amount gets a guard.  A literal amount
+# (hash and random-number code shifts by constants) is checked here
+# instead: the guards multiply the code LLVM must optimise several times.
+def _literal_amount(eqn) -> int | None:
+    y = eqn.invars[1]
+    return int(y.val) if isinstance(y, Literal) else None
+
+
 @rule("shift_left")
 def _shift_left(b, eqn, args):
     dt = _dtype(eqn)
     x, y = args
     zero, bits = literal(0, dt), literal(dt.itemsize * 8, dt)
+    amount = _literal_amount(eqn)
+    if amount is not None:
+        return f"({x} << {y})" if 0 <= amount < dt.itemsize * 8 else zero
     return f"(({x} << {y}) if ({y} >= {zero} and {y} < {bits}) else {zero})"
 
 
@@ -145,6 +157,9 @@ def _shift_right_arithmetic(b, eqn, args):
     dt = _dtype(eqn)
     x, y = args
     zero, top = literal(0, dt), literal(dt.itemsize * 8 - 1, dt)
+    amount = _literal_amount(eqn)
+    if amount is not None:
+        return f"({x} >> {literal(min(max(amount, 0), dt.itemsize * 8 - 1), dt)})"
     return f"({x} >> _rt.minimum(_rt.maximum({y}, {zero}), {top}))"
 
 
@@ -161,6 +176,9 @@ def _shift_right_logical(b, eqn, args):
         shifted = f"((np.int64({x}) & {(1 << bits) - 1}) >> {y})"
     else:
         shifted = f"np.int64(np.uint64({x}) >> np.uint64({y}))"
+    amount = _literal_amount(eqn)
+    if amount is not None:
+        return shifted if 0 <= amount < bits else zero
     return f"({shifted} if ({y} >= {zero} and {y} < {width}) else {zero})"
 
 
