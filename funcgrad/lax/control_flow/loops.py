@@ -25,6 +25,7 @@ import numpy as np
 from funcgrad import tree_util
 from funcgrad.core.ad_util import Zero, differentiable_dtype, instantiate
 from funcgrad.core.batching import batch_to, move_axis
+from funcgrad.core.ir import ClosedJaxpr, Jaxpr, Var
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.staging import eval_jaxpr
 from funcgrad.core.trace import Tracer, get_aval
@@ -32,7 +33,8 @@ from funcgrad.lax.control_flow.common import (check_carry, check_operands, join_
                                               promote_weak_carry, trace_body)
 from funcgrad.transforms.jaxpr_transforms import (batch_jaxpr, insert_unused_invars,
                                                   jvp_jaxpr, move_consts_to_invars,
-                                                  permute_invars, stage_closed)
+                                                  partial_eval_jaxpr, permute_invars,
+                                                  prune_jaxpr, stage_closed)
 
 while_p = Primitive("while", multiple_results=True)
 
@@ -125,17 +127,56 @@ REVERSE_MODE_MESSAGE = (
     "(jvp, jacfwd).")
 
 
-def _while_partial_eval(trace, tracers, **params):
+def _while_partial_eval(trace, tracers, *, cond_jaxpr, body_jaxpr, cond_nconsts,
+                        body_nconsts):
     # The trip count is only known at run time, so the loop cannot be split
-    # into a known part and a linear part fed by stored iterations: the
-    # whole loop is staged (linearize and jacfwd then work; transposing it,
-    # which reverse mode needs, is refused).
+    # into a known part and a linear part fed by stored iterations.  The
+    # carries computable from known values alone (the primal values under
+    # linearize) come from a known loop run now; the others from the whole
+    # loop, staged (so linearize and jacfwd work; transposing it, which
+    # reverse mode needs, is refused).
     from funcgrad.transforms.partial_eval import KnownTracer
+    params = dict(cond_jaxpr=cond_jaxpr, body_jaxpr=body_jaxpr, cond_nconsts=cond_nconsts,
+                  body_nconsts=body_nconsts)
     builder = trace.main.global_data
+    unknown = [type(t) is not KnownTracer for t in tracers]
+    cconst_uk, bconst_uk, carry_uk = _split(unknown, cond_nconsts, body_nconsts)
+    while True:
+        out_uk = partial_eval_jaxpr(body_jaxpr, tuple(bconst_uk + carry_uk))[2]
+        new = [a or b for a, b in zip(carry_uk, out_uk, strict=True)]
+        if new == carry_uk:
+            break
+        carry_uk = new
+    pred_uk = partial_eval_jaxpr(cond_jaxpr, tuple(cconst_uk + carry_uk))[2][0]
     staged = [builder.new_const(trace, t.value) if type(t) is KnownTracer else t
               for t in tracers]
     out_avals = _while_abstract_eval(*[t.aval for t in staged], **params)
-    return builder.add_eqn(trace, while_p, staged, out_avals, params)
+    staged_outs = builder.add_eqn(trace, while_p, staged, out_avals, params)
+    if pred_uk or all(carry_uk):
+        return staged_outs
+    known_carry = [not u for u in carry_uk]
+    cond_known = _restrict_inputs(prune_jaxpr(cond_jaxpr, (True,))[0],
+                                  [not u for u in cconst_uk] + known_carry)
+    body_known = _restrict_inputs(prune_jaxpr(body_jaxpr, tuple(known_carry))[0],
+                                  [not u for u in bconst_uk] + known_carry)
+    cconsts, bconsts, init = _split(tracers, cond_nconsts, body_nconsts)
+    known_outs = iter(bind_while(
+        cond_known, [t.value for t, u in zip(cconsts, cconst_uk, strict=True) if not u],
+        body_known, [t.value for t, u in zip(bconsts, bconst_uk, strict=True) if not u],
+        [t.value for t, u in zip(init, carry_uk, strict=True) if not u]))
+    return [o if u else KnownTracer(trace, next(known_outs))
+            for o, u in zip(staged_outs, carry_uk, strict=True)]
+
+
+def _restrict_inputs(closed, keep):
+    """``closed`` without the inputs not in ``keep`` (which it must not use)."""
+    jaxpr = closed.jaxpr
+    dropped = {id(v) for v, k in zip(jaxpr.invars, keep, strict=True) if not k}
+    assert not any(isinstance(a, Var) and id(a) in dropped
+                   for e in jaxpr.eqns for a in e.invars), "a dropped input is used"
+    return ClosedJaxpr(Jaxpr(list(jaxpr.constvars),
+                             [v for v, k in zip(jaxpr.invars, keep, strict=True) if k],
+                             list(jaxpr.outvars), list(jaxpr.eqns)), list(closed.consts))
 
 
 def _while_transpose(cts, *args, **params):
