@@ -72,6 +72,23 @@ def main() -> None:
     print("first lines of the generated Numba source:")
     print("\n".join(per_example.lower(np.ones(3), xs, ys).as_text().splitlines()[:4]), "...")
 
+    _section("control flow: lax.scan, fori_loop, while_loop, cond")
+
+    def decay(rate):
+        def step(amount, _):
+            amount = amount * jnp.exp(-rate)
+            return amount, amount
+        return lax.scan(step, 1.0, None, length=5)[1]
+
+    print("scan:       decay(0.5)          =", decay(0.5))
+    print("grad through the loop: d/drate sum(decay) at 0.5 =",
+          funcgrad.grad(lambda r: jnp.sum(decay(r)))(0.5))
+    collatz = funcgrad.jit(funcgrad.vmap(lambda n: lax.while_loop(
+        lambda c: c[0] != 1,
+        lambda c: (lax.select(c[0] % 2 == 0, c[0] // 2, 3 * c[0] + 1), c[1] + 1), (n, 0))[1]))
+    print("while_loop: Collatz steps of 6, 7, 27 (vmap: each member runs its own loop) =",
+          collatz(np.array([6, 7, 27])))
+
     _section("errors name the operation and the shapes")
     try:
         lax.add(np.ones(3), np.ones(4))
