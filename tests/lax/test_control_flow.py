@@ -641,3 +641,15 @@ def test_debug_print_keeps_unused_loops_alive(capsys):
     out = capsys.readouterr().out
     # eagerly and staged: 3 scan iterations, 2 while iterations, 1 cond.
     assert out.count("scan") == 6 and out.count("while") == 4 and out.count("cond") == 2
+
+
+def test_docstring_examples():
+    import doctest
+    import importlib
+
+    # The package exports functions named like two of its modules.
+    for name in ("cond", "loops", "scan"):
+        module = importlib.import_module(f"funcgrad.lax.control_flow.{name}")
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, f"{result.failed} docstring examples of {module.__name__} failed"
+        assert result.attempted > 0
