@@ -499,14 +499,18 @@ def permutation(key, x, axis: int = 0, independent: bool = False):
     if aval.ndim == 0:
         raise TypeError(f"random.permutation: x must be an int or an array with at least one "
                         f"dimension, got {aval.str_short()}")
-    ax = operator.index(axis)
-    if not -aval.ndim <= ax < aval.ndim:
-        raise ValueError(f"random.permutation: axis {axis} is out of range for shape "
-                         f"{aval.shape}")
-    ax %= aval.ndim
+    ax = _axis("permutation", axis, aval)
     if independent:
         return jnp.take_along_axis(x, _random_order("permutation", key, aval.shape, ax), ax)
     return jnp.take(x, _random_order("permutation", key, (aval.shape[ax],), 0), axis=ax)
+
+
+def _axis(name: str, axis, aval) -> int:
+    """``axis`` as a non-negative axis of ``aval``, or a ValueError."""
+    ax = operator.index(axis)
+    if not -aval.ndim <= ax < aval.ndim:
+        raise ValueError(f"random.{name}: axis {axis} is out of range for shape {aval.shape}")
+    return ax % aval.ndim
 
 
 def choice(key, a, shape=(), replace: bool = True, p=None, axis: int = 0):
@@ -535,11 +539,7 @@ def choice(key, a, shape=(), replace: bool = True, p=None, axis: int = 0):
         if aval.ndim == 0:
             raise ValueError(f"random.choice: a must be an int or an array with at least one "
                              f"dimension, got {aval.str_short()}")
-        ax = operator.index(axis)
-        if not -aval.ndim <= ax < aval.ndim:
-            raise ValueError(f"random.choice: axis {axis} is out of range for shape "
-                             f"{aval.shape}")
-        ax %= aval.ndim
+        ax = _axis("choice", axis, aval)
         n = aval.shape[ax]
     k = math.prod(shape)
     if n == 0 and k > 0:

@@ -27,7 +27,6 @@ The scheme (see the package docstring for the summary):
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
@@ -140,19 +139,8 @@ def check_key(name: str, key):
 
 def canonical_shape(name: str, shape) -> tuple[int, ...]:
     """A static shape from an int or a sequence of ints."""
-    if isinstance(shape, Tracer):
-        raise TypeError(f"random.{name}: shape must be static (Python ints), got a traced "
-                        f"value {shape.aval.str_short()}")
-    try:
-        if np.ndim(shape) == 0:
-            shape = (operator.index(shape),)
-        shape = tuple(operator.index(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"random.{name}: expected a shape (a sequence of ints), got "
-                        f"{shape!r}") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"random.{name}: negative dimensions are not allowed, got {shape}")
-    return shape
+    from funcgrad.numpy.creation import _shape
+    return _shape(shape, f"random.{name}")
 
 
 # ------------------------------------------------------------ keys
