@@ -87,3 +87,16 @@ def arrays(dtype, shape, *, min_value=-10, max_value=10, **kwargs):
     else:
         raise NotImplementedError(dtype)
     return hnp.arrays(dtype, shape, elements=elements)
+
+
+def vmap_reference(f, in_axes, out_axes=0):
+    """The reference for ``vmap(f, in_axes, out_axes)``: call ``f`` on each
+    batch member in a Python loop and stack the results (NumPy only)."""
+    def looped(*args):
+        sizes = {np.shape(a)[ax] for a, ax in zip(args, in_axes, strict=True) if ax is not None}
+        (n,) = sizes
+        outs = [f(*[a if ax is None else np.take(np.asarray(a), j, axis=ax)
+                    for a, ax in zip(args, in_axes, strict=True)]) for j in range(n)]
+        return tree_util.tree_map(
+            lambda *xs: np.stack([np.asarray(x) for x in xs], axis=out_axes), *outs)
+    return looped

@@ -104,14 +104,39 @@ def test_new_sizes_reuse_the_compiled_code():
     # (only its comments differ), so the cache key and the machine code are.
     def f(x, y):
         return jnp.sum(jnp.exp(x) * y[:, None], axis=0)
-    a = compile_jaxpr(funcgrad.make_jaxpr(f)(np.ones((3, 4)), np.ones(3)))
-    b = compile_jaxpr(funcgrad.make_jaxpr(f)(np.ones((7, 5)), np.ones(7)))
+    # Sizes above ``settings.static_dim_max`` (tiny sizes are literals).
+    a = compile_jaxpr(funcgrad.make_jaxpr(f)(np.ones((13, 14)), np.ones(13)))
+    b = compile_jaxpr(funcgrad.make_jaxpr(f)(np.ones((17, 15)), np.ones(17)))
     assert a.key == b.key and a.dispatcher is b.dispatcher
     assert a.source != b.source              # the comments show each one's shapes
     before = compile_stats()["numba_compiles"]
-    a(np.ones((3, 4)), np.ones(3))
-    out = b(np.full((7, 5), 0.5), np.arange(7.0))
-    np.testing.assert_allclose(out[0], np.exp(0.5) * np.arange(7.0).sum() * np.ones(5))
+    a(np.ones((13, 14)), np.ones(13))
+    out = b(np.full((17, 15), 0.5), np.arange(17.0))
+    np.testing.assert_allclose(out[0], np.exp(0.5) * np.arange(17.0).sum() * np.ones(15))
     assert compile_stats()["numba_compiles"] - before <= 1
-    c = compile_jaxpr(funcgrad.make_jaxpr(f)(np.ones((3, 4), np.float32), np.ones(3, np.float32)))
+    c = compile_jaxpr(funcgrad.make_jaxpr(f)(np.ones((13, 14), np.float32),
+                                             np.ones(13, np.float32)))
     assert c.key != a.key
+
+
+def test_tiny_sizes_are_literals():
+    # A size up to ``settings.static_dim_max`` is written into the code (so
+    # LLVM unrolls its loops): a new tiny size is a new program, a new large
+    # size in the same program is not.
+    from funcgrad.backends.numba_cpu import settings
+
+    def f(x, y):
+        return jnp.sum(jnp.exp(x) * y[:, None], axis=0)
+    assert settings.static_dim_max >= 4
+    x3, y = np.linspace(0.0, 1.0, 3 * 40).reshape(40, 3), np.linspace(-1.0, 1.0, 40)
+    a = compile_jaxpr(funcgrad.make_jaxpr(f)(x3, y))
+    assert "range(3)" in a.source and "range(a_n1)" not in a.source
+    np.testing.assert_allclose(a(x3, y)[0], np.sum(np.exp(x3) * y[:, None], axis=0),
+                               rtol=1e-12)
+    x4 = np.ones((40, 4))
+    b = compile_jaxpr(funcgrad.make_jaxpr(f)(x4, y))
+    assert b.key != a.key
+    np.testing.assert_allclose(b(x4, y)[0], np.sum(np.exp(x4) * y[:, None], axis=0),
+                               atol=1e-12)
+    c = compile_jaxpr(funcgrad.make_jaxpr(f)(np.ones((50, 3)), np.ones(50)))
+    assert c.key == a.key and c.dispatcher is a.dispatcher

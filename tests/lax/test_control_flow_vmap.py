@@ -23,22 +23,14 @@ import funcgrad.numpy as jnp
 from funcgrad import lax, tree_util
 from tests.lax.test_control_flow import collatz, collatz_steps
 from tests.lax.test_control_flow_ad import SCAN_ZOO, ZOO_ARGS, zoo_loss
-from tests.util import arrays, assert_close, eager_and_staged
+from tests.util import arrays, assert_close, eager_and_staged, vmap_reference
 
 F32, F64, I32 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int32)
 FEW = settings(max_examples=10, deadline=None)
 vmap = funcgrad.vmap
 
 
-def loop(f, in_axes, out_axes=0):
-    """The reference for ``vmap(f, in_axes, out_axes)``: ``f`` per member."""
-    def looped(*args):
-        n = next(np.shape(a)[ax] for a, ax in zip(args, in_axes, strict=True) if ax is not None)
-        members = [f(*[a if ax is None else np.take(np.asarray(a), i, axis=ax)
-                       for a, ax in zip(args, in_axes, strict=True)]) for i in range(n)]
-        return tree_util.tree_map(
-            lambda *ms: np.stack([np.asarray(m) for m in ms], axis=out_axes), *members)
-    return looped
+loop = vmap_reference
 
 
 def check_vmap(f, in_axes, *args, out_axes=0, rtol=None):

@@ -13,21 +13,11 @@ from hypothesis import strategies as st
 
 import funcgrad
 from funcgrad import lax, tree_util, vmap
-from tests.util import arrays, assert_close, eager_and_staged
+from tests.util import arrays, assert_close, eager_and_staged, vmap_reference
 
 
 # ------------------------------------------------------------ shared helpers
-def loop_vmap(f, in_axes, out_axes=0):
-    """The reference for ``vmap(f, in_axes, out_axes)``: call ``f`` on each
-    batch member in a Python loop and stack the results (NumPy only)."""
-    def looped(*args):
-        sizes = {np.shape(a)[ax] for a, ax in zip(args, in_axes, strict=True) if ax is not None}
-        (n,) = sizes
-        outs = [f(*[a if ax is None else np.take(np.asarray(a), j, axis=ax)
-                    for a, ax in zip(args, in_axes, strict=True)]) for j in range(n)]
-        return tree_util.tree_map(
-            lambda *xs: np.moveaxis(np.stack([np.asarray(x) for x in xs]), 0, out_axes), *outs)
-    return looped
+loop_vmap = vmap_reference
 
 
 def batched_shape(member_shape, levels):

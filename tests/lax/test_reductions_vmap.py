@@ -16,7 +16,7 @@ from hypothesis import given, strategies as st
 import funcgrad
 from funcgrad import lax, tree_util
 from funcgrad.lax.special import polygamma
-from tests.util import arrays, assert_close, eager_and_staged, shapes
+from tests.util import arrays, assert_close, eager_and_staged, shapes, vmap_reference
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 I32, I64 = np.dtype(np.int32), np.dtype(np.int64)
@@ -24,15 +24,7 @@ BOOL = np.dtype(bool)
 
 
 # ---------------------------------------------------------------- helpers
-def loop(f, in_axes, out_axes=0):
-    """The reference for ``vmap(f, in_axes, out_axes)``: ``f`` per member."""
-    def looped(*args):
-        n = next(np.shape(a)[ax] for a, ax in zip(args, in_axes, strict=True) if ax is not None)
-        members = [f(*[a if ax is None else np.take(np.asarray(a), i, axis=ax)
-                       for a, ax in zip(args, in_axes, strict=True)]) for i in range(n)]
-        return tree_util.tree_map(
-            lambda *ms: np.stack([np.asarray(m) for m in ms], axis=out_axes), *members)
-    return looped
+loop = vmap_reference
 
 
 @st.composite
