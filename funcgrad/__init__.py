@@ -26,8 +26,9 @@ from funcgrad.transforms.vmap import vmap  # noqa: E402
 from funcgrad.transforms.jit import disable_jit, jit  # noqa: E402
 from funcgrad import debug  # noqa: E402
 from funcgrad import random  # noqa: E402
+from funcgrad import mcmc  # noqa: E402
 
 __all__ = ["Array", "ClosedJaxpr", "ConcretizationTypeError", "custom_jvp", "custom_vjp", "debug", "disable_jit", "Jaxpr", "ShapedArray",
            "TracerArrayConversionError", "UnexpectedTracerError", "check_jaxpr",
            "eval_jaxpr", "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp", "lax", "linear_transpose",
-           "linearize", "make_jaxpr", "nn", "numpy", "random", "scipy", "tree_util", "value_and_grad", "vjp", "vmap"]
+           "linearize", "make_jaxpr", "mcmc", "nn", "numpy", "random", "scipy", "tree_util", "value_and_grad", "vjp", "vmap"]

@@ -72,7 +72,7 @@ def _run(kernel, keys, x0):
     return funcgrad.vmap(one_chain)(keys, x0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def draws(name):
     make, mean, _ = KERNELS[name]
     kernel = make()
@@ -207,7 +207,7 @@ def test_nan_density_is_rejected():
     k = mcmc.rwm(lambda x: jnp.where(x[0] > 0.0, jnp.nan, -0.5 * jnp.sum(x ** 2)), 50.0)
     state = k.init(np.array([-100.0, 0.0]))
     for t in range(5):
-        state, info = k.step(random.fold_in(random.key(5), t), state)
+        state, _info = k.step(random.fold_in(random.key(5), t), state)
         assert float(state.position[0]) <= 0.0 and np.isfinite(float(state.logdensity))
 
 
