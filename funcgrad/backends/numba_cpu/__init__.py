@@ -23,6 +23,10 @@ Settings (``settings``, environment variables read at import):
   whose iterations are heavy enough (the ``vmap`` of a ``while_loop``);
 * ``FUNCGRAD_FUSION=0`` (``settings.fusion``): one loop nest per
   elementwise equation, for debugging;
+* ``FUNCGRAD_STATIC_DIM_MAX=8`` (``settings.static_dim_max``): array sizes
+  up to this are literals in the generated code (LLVM unrolls the loops over
+  them); larger sizes are read from the arguments at run time, so a new
+  large size reuses the machine code while a new tiny size compiles anew;
 * ``FUNCGRAD_CACHE_DIR``: the cache directory;
 * ``FUNCGRAD_TUNE_MALLOC=1``: :func:`tune_allocator` (glibc keeps freed
   big blocks, so big intermediates do not page-fault in on every call);
@@ -45,6 +49,7 @@ from funcgrad.backends.numba_cpu.compiler import (NumbaExecutable, compile_jaxpr
 
 settings.parallel = os.environ.get("FUNCGRAD_PARALLEL", "0") not in ("", "0")
 settings.fusion = os.environ.get("FUNCGRAD_FUSION", "1") not in ("", "0")
+settings.static_dim_max = int(os.environ.get("FUNCGRAD_STATIC_DIM_MAX", "8"))
 if os.environ.get("FUNCGRAD_TUNE_MALLOC", "0") not in ("", "0"):
     tune_allocator()
 

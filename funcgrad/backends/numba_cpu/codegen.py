@@ -5,12 +5,18 @@ The generated function takes the jaxpr's constants, then its inputs, and
 returns a tuple with one value per output.  Variables keep their jaxpr
 names (``a``, ``b``, ...); every equation appears as a comment above the
 code that computes it.  A 0-d value is a scalar local, anything else a NumPy
-array.
+array, except in loop bodies, where small arrays become scalar locals and
+batches of small vectors one array per component (:mod:`.scalarize`).
 
 Array sizes are read at run time where they equal a dimension of an
 argument (``a_n0, a_n1 = a.shape``): two programs that differ only in their
 array sizes then generate the same code (only the comments differ), share
-the cache key and so the machine code.
+the cache key and so the machine code.  Tiny sizes are the exception: a
+size up to ``settings.static_dim_max`` (default 8) is written as a literal,
+so that LLVM unrolls and vectorises the loops over it and keeps such small
+arrays (a 3-vector state in a loop body) in registers.  Programs differing
+only in tiny sizes therefore compile separately; larger sizes still share
+machine code.
 
 Control flow (``cond``, ``while``, ``scan``) becomes ``if``/``while``/``for``
 statements of the same function, their sub-jaxprs emitted inline
@@ -67,6 +73,13 @@ class Settings:
     # Loop nests with at least this many iterations use prange (with
     # ``parallel``).
     parallel_threshold: int = 1 << 15
+    # Array sizes up to this are literals in the generated code (unrolled
+    # loops; a new such size compiles anew), larger ones run-time symbols.
+    static_dim_max: int = 8
+    # Arrays of loop bodies with at most this many elements (static sizes)
+    # that only fused loops and concatenate touch are scalar locals (see
+    # :mod:`.scalarize`); 0 turns that off.
+    scalarize_max: int = 8
 
 
 settings = Settings()
@@ -181,7 +194,7 @@ class SizeTable:
         syms = [f"{name}_n{d}" for d in range(len(shape))]
         self.header.append(f"{', '.join(syms)}{',' if len(syms) == 1 else ''} = {name}.shape")
         for s, sym in zip(shape, syms, strict=True):
-            if s > 1:
+            if s > settings.static_dim_max:
                 self.symbols.setdefault(int(s), sym)
 
     def add_products(self, name: str, shape: tuple[int, ...]) -> None:
@@ -189,7 +202,7 @@ class SizeTable:
         for lo in range(len(shape)):
             for hi in range(lo + 2, len(shape) + 1):
                 value = int(np.prod(shape[lo:hi], dtype=np.int64))
-                if value > 1 and value not in self.symbols:
+                if value > settings.static_dim_max and value not in self.symbols:
                     self.symbols[value] = "(" + " * ".join(
                         f"{name}_n{d}" for d in range(lo, hi)) + ")"
 
@@ -268,6 +281,11 @@ class Builder:
         self.roots: dict[int, int] = {}
         # One-element arrays whose value is also a scalar local (elem reads it).
         self.scalar_values: dict[int, str] = {}
+        # Small arrays of loop bodies held as one scalar local per element
+        # (see :mod:`.scalarize`).
+        self.split: dict[int, int] = {}     # var id -> split point
+        self.split_excluded: set[int] = set()
+        self.scalarize = True
         # Module-level helper functions (name -> source), see ``helper``.
         self.helpers: dict[str, str] = {}
 
@@ -307,11 +325,17 @@ class Builder:
             return self.read(atom)
         if id(atom) in self.scalar_values:
             return self.scalar_values[id(atom)]
+        if id(atom) in self.split:
+            from funcgrad.backends.numba_cpu.scalarize import element_name
+            return element_name(self, atom, idx)
         return f"{self.name(atom)}[{', '.join(idx)}]"
 
     def store(self, var: Var, idx: Sequence[str], expr: str) -> None:
         if var.aval.ndim == 0:
             self.emit(f"{self.name(var)} = {expr}")
+        elif id(var) in self.split:
+            from funcgrad.backends.numba_cpu.scalarize import element_name
+            self.emit(f"{element_name(self, var, idx)} = {expr}")
         else:
             self.emit(f"{self.name(var)}[{', '.join(idx)}] = {expr}")
 
@@ -352,6 +376,11 @@ class Builder:
         buffer is allocated once, before the loop nest (and filled here)."""
         target = name or self.name(var)
         aval = var.aval
+        if id(var) in self.split and name is None:
+            assert fill is None
+            from funcgrad.backends.numba_cpu.scalarize import alloc_components
+            alloc_components(self, var, target)
+            return target
         if aval.ndim == 0:
             if fill is not None:
                 self.emit(f"{target} = {fill}")
@@ -480,8 +509,11 @@ class Builder:
         """Emit the equations of ``jaxpr`` (the program, or a sub-jaxpr whose
         inputs are already bound), fused into loop nests."""
         from funcgrad.backends.numba_cpu import fusion
+        from funcgrad.backends.numba_cpu.scalarize import plan_scalars
         saved = self.emit.current
-        for step in fusion.plan(jaxpr):
+        steps = fusion.plan(jaxpr)
+        plan_scalars(self, jaxpr, steps)
+        for step in steps:
             if isinstance(step, fusion.Group):
                 fusion.emit_group(self, step)
                 continue
@@ -633,14 +665,32 @@ from funcgrad.backends.numba_cpu.lowering_effects import emit as _debug_emit
 """
 
 
+class SplitFailure(Exception):
+    """A split array (``args[0]``: the id of its variable) was accessed at a
+    non-constant index (see :mod:`.scalarize`): the program is generated
+    again without splitting it."""
+
+
 def generate(closed: ClosedJaxpr) -> Program:
     """Generate the module source for ``closed``."""
     closed = _hoist_array_literals(closed)
+    _check_supported(closed.jaxpr)
+    excluded: set[int] = set()
+    for _ in range(8):
+        try:
+            return _generate(closed, scalarize=True, excluded=excluded)
+        except SplitFailure as failure:
+            excluded.add(failure.args[0])
+    return _generate(closed, scalarize=False, excluded=excluded)
+
+
+def _generate(closed: ClosedJaxpr, *, scalarize: bool, excluded: set[int]) -> Program:
     jaxpr = closed.jaxpr
-    _check_supported(jaxpr)
     printer = _PrettyPrinter()
     jaxpr_text = printer.jaxpr(jaxpr)
     b = Builder(jaxpr, printer)
+    b.scalarize = scalarize
+    b.split_excluded = excluded
     args = list(jaxpr.constvars) + list(jaxpr.invars)
     arg_names = [b.name(v) for v in args]
     for v, name in zip(args, arg_names, strict=True):

@@ -7,7 +7,8 @@ the same loop):
 
 * elementwise equations with results of shape ``S``;
 * loads: ``broadcast_in_dim`` and the equations that only move elements
-  (``transpose``, ``squeeze``, ``expand_dims``, ``rev``, a ``reshape``
+  (``transpose``, ``squeeze``, ``expand_dims``, ``rev``, a static
+  ``slice``, a ``reshape``
   that only adds or drops size-1 dimensions), which read their operand,
   computed before the loop, at a remapped index: the moved array never
   exists;
@@ -355,7 +356,7 @@ _ELEMENT_READERS = {"concatenate"}
 # ------------------------------------------------------------ loads
 # Equations that only move elements: inside a loop nest they are loads of
 # their operand at a remapped index, so the moved array never exists.
-_VIEWS = ("transpose", "squeeze", "expand_dims", "reshape", "rev")
+_VIEWS = ("transpose", "squeeze", "expand_dims", "reshape", "rev", "slice")
 
 
 def view_map(eqn: JaxprEqn):
@@ -379,6 +380,20 @@ def view_map(eqn: JaxprEqn):
                 src[p] = idx[k]
             return src
         return transpose_map
+    if name == "slice":
+        # A static slice (``s[0]``, ``s[:, k]``) read in the loop: no view
+        # object is made, and the offsets are constants LLVM folds.
+        starts = eqn.params["start_indices"]
+        strides = eqn.params["strides"] or (1,) * len(in_shape)
+
+        def slice_map(idx, dim):
+            src = []
+            for i, start, step in zip(idx, starts, strides, strict=True):
+                term = i if step == 1 or i == "0" else f"{step} * {i}"
+                src.append(str(start) if term == "0" else
+                           term if start == 0 else f"{start} + {term}")
+            return src
+        return slice_map
     if name == "rev":
         dims = set(eqn.params["dimensions"])
         return lambda idx, dim: [f"({dim(in_shape[d])} - 1 - {i})" if d in dims else i

@@ -20,6 +20,7 @@ import numpy as np
 from funcgrad.core.ir import JaxprEqn, Literal
 from funcgrad.backends.numba_cpu.codegen import (ELEMENTWISE, Builder, cast, dtype_expr,
                                                  literal, settings)
+from funcgrad.backends.numba_cpu.scalarize import unroll_level
 from funcgrad.backends.numba_cpu.fusion import (Group, _reducers, _reduces, actual_index,
                                                 classify, view_map, view_only)
 
@@ -186,6 +187,7 @@ def emit_group(b: Builder, g: Group) -> None:
     b.emit.current = None
     # (No prange inside the body of a prange: Numba would run it serially.)
     parallel = big and settings.parallel and not b.in_parallel
+    unroll = None if chunked else unroll_level(b, g, order)
 
     def operand(atom, idx) -> str:
         if isinstance(atom, Literal):
@@ -233,7 +235,7 @@ def emit_group(b: Builder, g: Group) -> None:
                 # stays readable (see fusion._ELEMENT_READERS).
                 b.scalar_values[id(out)] = tname
             if id(out) in g.stored and out.aval.ndim:
-                b.emit(f"{b.name(out)}[{', '.join(out_idx)}] = {tname}")
+                b.store(out, out_idx, tname)
         b.emit.current = None
 
     def finish(a: _Accumulator, idx: list[str]) -> None:
@@ -257,6 +259,16 @@ def emit_group(b: Builder, g: Group) -> None:
             dt = a.eqn.outvars[0].aval.dtype
             size = int(np.prod([shape[k] for k in order[d:]], dtype=np.int64))
             b.emit(f"{a.name} = {red.acc_identity(dt, size)}")
+        if unroll is not None and d >= unroll:
+            # Small static trailing dimensions in a loop body: written out,
+            # indices constants (see :mod:`.scalarize`).
+            for k in range(shape[order[d]]):
+                inner = list(idx)
+                inner[order[d]] = str(k)
+                level(d + 1, inner, chunk)
+            for a in here:
+                finish(a, idx)
+            return
         i = b.tmp("i")
         n = b.dim(shape[order[d]])
         if d == 0 and chunked:
@@ -329,7 +341,7 @@ def _load(b: Builder, g: Group, eqn: JaxprEqn, idx: list[str], values: dict[int,
         return _load(b, g, g.loads[id(x)], src, values)   # a load of a load
     if id(x) in values:
         return values[id(x)]  # a value of the loop at the same point
-    return f"{b.name(x)}[{', '.join(src)}]"
+    return b.elem(x, src)
 
 
 def _load_access(g: Group, eqn: JaxprEqn, idx: list[str]):

@@ -134,6 +134,20 @@ def _concatenate(b: Builder, eqn: JaxprEqn) -> None:
     out = eqn.outvars[0]
     dim = eqn.params["dimension"]
     b.alloc(out)
+    if id(out) in b.split or any(id(x) in b.split for x in eqn.invars):
+        # Split arrays (see :mod:`.scalarize`): constant trailing indices.
+        from funcgrad.backends.numba_cpu.scalarize import move_elements, points
+        k = b.split.get(id(out), max((b.split.get(id(x), 0) for x in eqn.invars), default=0))
+        start = 0
+        for x in eqn.invars:
+            pairs = []
+            for idx in points(x.aval.shape[k:]):
+                dst = list(idx)
+                dst[dim - k] = str(start + int(idx[dim - k]))
+                pairs.append((idx, dst))
+            move_elements(b, x, out, pairs)
+            start += x.aval.shape[dim]
+        return
     offset: list[str] = []
     for x in eqn.invars:
         shape = x.aval.shape
@@ -155,8 +169,11 @@ def _pad(b: Builder, eqn: JaxprEqn) -> None:
     if out.aval.ndim == 0:
         b.define(out, b.read(x))
         return
-    b.alloc(out, fill=b.read(value))
     shape = x.aval.shape
+    if (id(out) in b.split or id(x) in b.split) and 0 not in shape:
+        _pad_elements(b, x, value, out, config)
+        return
+    b.alloc(out, fill=b.read(value))
     if 0 in shape:
         return
     with b.loops(shape) as idx:
@@ -176,6 +193,34 @@ def _pad(b: Builder, eqn: JaxprEqn) -> None:
                 b.store(out, dst, b.elem(x, idx))
         else:
             b.store(out, dst, b.elem(x, idx))
+
+
+def _pad_elements(b: Builder, x, value, out, config) -> None:
+    """``pad`` of split arrays (see :mod:`.scalarize`): constant trailing
+    indices (the leading dimensions are not padded)."""
+    from funcgrad.backends.numba_cpu.scalarize import move_elements, points
+    b.alloc(out)
+    k = b.split.get(id(out), b.split.get(id(x), 0))
+    source = {}
+    for idx in points(x.aval.shape[k:]):
+        dst = []
+        for i, (lo, _, interior), n in zip(idx, config[k:], out.aval.shape[k:], strict=True):
+            pos = lo + int(i) * (interior + 1)
+            if not 0 <= pos < n:
+                break
+            dst.append(pos)
+        else:
+            source[tuple(dst)] = idx
+    fill = b.read(value)
+    pairs = []
+    for point in points(out.aval.shape[k:]):
+        src = source.get(tuple(int(i) for i in point))
+        if src is not None:
+            pairs.append((src, point))
+            continue
+        with b.loops(out.aval.shape[:k]) as lidx:
+            b.store(out, lidx + point, fill)
+    move_elements(b, x, out, pairs)
 
 
 @register("slice")
