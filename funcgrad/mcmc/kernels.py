@@ -284,6 +284,20 @@ def make_metric(inverse_mass_matrix) -> _Metric:
     return _Metric(inv_mass, jnp.linalg.inv(chol).T)
 
 
+def leapfrog(value_and_grad, metric: _Metric, step_size, x, p, logdensity, grad):
+    """One leapfrog (velocity Verlet) step of the Hamiltonian
+    ``-logdensity(x) + p.S.p / 2`` on raveled vectors; a negative
+    ``step_size`` integrates backwards in time.  Returns
+    ``(x, p, logdensity, grad)`` at the new point: one gradient evaluation.
+    """
+    del logdensity    # the old value is not needed, only the signature's symmetry
+    p = p + 0.5 * step_size * grad
+    x = x + step_size * metric.velocity(p)
+    logdensity, grad = value_and_grad(x)
+    p = p + 0.5 * step_size * grad
+    return x, p, logdensity, grad
+
+
 def hmc(logdensity_fn: Callable, step_size, inverse_mass_matrix, num_steps: int) -> Kernel:
     """Hamiltonian Monte Carlo with a leapfrog integrator (Duane et al., 1987;
     Neal, 2011) and a fixed number of steps.
@@ -325,16 +339,11 @@ def hmc_step(logdensity_fn, key, state, step_size, metric: _Metric, num_steps: i
     p = metric.momentum(z)
     energy = -state.logdensity + metric.kinetic_energy(p)
 
-    def leapfrog(_, carry):
-        x, p, _, g = carry
-        p = p + 0.5 * step_size * g
-        x = x + step_size * metric.velocity(p)
-        logdensity, g = value_and_grad(x)
-        p = p + 0.5 * step_size * g
-        return x, p, logdensity, g
+    def body(_, carry):
+        return leapfrog(value_and_grad, metric, step_size, *carry)
 
     carry = (x, p, state.logdensity, g)
-    x_new, p_new, logdensity, g_new = lax.fori_loop(0, num_steps, leapfrog, carry)
+    x_new, p_new, logdensity, g_new = lax.fori_loop(0, num_steps, body, carry)
     new_energy = -logdensity + metric.kinetic_energy(p_new)
     new_state = MCMCState(unravel(x_new), logdensity, unravel(g_new))
     return _finish(log_u, state, new_state, energy - new_energy, num_steps)

@@ -1,15 +1,13 @@
-"""Run several chains, with step-size adaptation, as one compiled program.
+"""Run several chains with Stan-style warmup, as compiled blocks of draws.
 
-:func:`sample` vmaps a chain over the leading axis of the initial
-positions; each chain is one ``lax.scan`` over warmup and sampling draws,
-and the whole thing is one ``funcgrad.jit`` call, so Python runs once per
-call, not once per draw.
-
-During warmup the step size is tuned per chain by Nesterov dual averaging
-as in Hoffman and Gelman (2014, "The No-U-Turn Sampler", section 3.2) with
-Stan's constants (gamma = 0.05, t0 = 10, kappa = 0.75, mu = log(10 eps0)):
-it drives the mean acceptance probability to ``target_accept``, and sampling
-then uses the averaged iterate ``exp(log_eps_bar)``.
+:func:`sample` vmaps one chain over the leading axis of the initial
+positions.  A chain is a ``lax.scan`` over its iterations, and one
+``funcgrad.jit`` program runs a *block* of iterations of every chain, so
+Python runs once per block (to report progress), not once per draw.
+Warmup and sampling iterations share the one program: what an iteration
+adapts is told by per-iteration flags (see
+:mod:`funcgrad.mcmc.adaptation`), so the kernel is staged and compiled
+once.  Warmup draws are never returned.
 
 >>> import numpy as np
 >>> import funcgrad.numpy as jnp
@@ -23,6 +21,8 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -31,16 +31,20 @@ import numpy as np
 import funcgrad
 import funcgrad.numpy as jnp
 from funcgrad import lax, random, tree_util
-from funcgrad.mcmc.kernels import (MCMCState, gradient_state, hmc_step, make_metric, mala_step,
-                                   ravel_pytree, rwm_step)
+from funcgrad.mcmc.adaptation import (DualAveraging, Welford, find_reasonable_step_size,
+                                      warmup_schedule)
+from funcgrad.mcmc.kernels import (MCMCState, _flat_logdensity, _Metric, gradient_state,
+                                   hmc_step, make_metric, mala_step, ravel_pytree, rwm_step)
+from funcgrad.mcmc.nuts import nuts_step
 from funcgrad.mcmc.summaries import summary
 
 __all__ = ["SampleResult", "sample"]
 
-# Hoffman and Gelman's (2014) dual-averaging constants, as in Stan.
-_GAMMA, _T0, _KAPPA = 0.05, 10.0, 0.75
-
-_DEFAULT_TARGET = {"hmc": 0.8, "mala": 0.574, "rwm": 0.234}
+_KERNELS = ("nuts", "hmc", "mala", "rwm")
+_DEFAULT_TARGET = {"nuts": 0.8, "hmc": 0.8, "mala": 0.574, "rwm": 0.234}
+# Iterations per compiled block: progress is reported between blocks, and
+# only a block's draws are held in its output.
+_BLOCK = 100
 
 
 class SampleResult(NamedTuple):
@@ -49,50 +53,51 @@ class SampleResult(NamedTuple):
     samples : the position's structure, every leaf with leading
         ``(chain, draw)`` axes (warmup draws excluded).
     stats : dict of ``(chain, draw)`` arrays: ``accept_prob``,
-        ``is_accepted``, ``diverging``, ``num_grad_evals``.
-    step_size : ``(chain,)`` step sizes used for sampling (after adaptation;
-        before jitter).
+        ``is_accepted``, ``diverging``, ``num_grad_evals`` and, for NUTS,
+        ``tree_depth`` and ``energy``.
+    step_size : ``(chain,)`` step sizes used for sampling (after
+        adaptation; before jitter).
+    inverse_mass_matrix : ``(chain, dim)`` diagonal metric used for
+        sampling (after adaptation), or the one given.
     """
     samples: Any
     stats: dict
     step_size: np.ndarray
+    inverse_mass_matrix: np.ndarray
 
     def summary(self):
         """:func:`funcgrad.mcmc.summary` of the samples."""
         return summary(self.samples)
 
 
-class _DualAveraging(NamedTuple):
-    log_step: Any        # the iterate used for the next warmup step
-    log_step_avg: Any    # its weighted average, used after warmup
-    error_avg: Any       # H-bar: running mean of (target - accept_prob)
-    t: Any
+class _Chain(NamedTuple):
+    """What one chain carries from one iteration (and block) to the next."""
+    state: MCMCState
+    step: DualAveraging
+    inverse_mass: Any          # (dim,) adapted diagonal metric, or (0,) if fixed
+    window: Welford
 
 
-def _da_init(log_step0):
-    zero = jnp.zeros_like(log_step0)
-    return _DualAveraging(log_step0, zero, zero, zero)
+class _Flags(NamedTuple):
+    """Per-iteration switches, shared by all chains."""
+    warming: Any        # use the dual-averaging iterate, not its average
+    search: Any         # search a step size before the transition (restart DA)
+    adapt_step: Any     # update dual averaging after the transition
+    accumulate: Any     # add the draw to the window's variance
+    window_end: Any     # after it, the window's variance becomes the metric
 
 
-def _da_update(da, accept_prob, mu, target):
-    t = da.t + 1.0
-    eta = 1.0 / (t + _T0)
-    error_avg = (1.0 - eta) * da.error_avg + eta * (target - accept_prob)
-    log_step = mu - jnp.sqrt(t) / _GAMMA * error_avg
-    weight = t ** (-_KAPPA)
-    log_step_avg = weight * log_step + (1.0 - weight) * da.log_step_avg
-    return _DualAveraging(log_step, log_step_avg, error_avg, t)
-
-
-def _kernel_step(kernel: str, num_steps: int) -> Callable:
-    """``step(logdensity_fn, key, state, step_size, metric)`` for one kernel."""
+def _transition(kernel: str, options: dict) -> Callable:
+    """``step(logdensity_fn, key, state, step_size, metric)`` of one kernel."""
+    if kernel == "nuts":
+        depth = options["max_tree_depth"]
+        return lambda f, key, s, eps, metric: nuts_step(f, key, s, eps, metric, depth)
     if kernel == "hmc":
-        return lambda f, key, state, eps, metric: hmc_step(f, key, state, eps, metric, num_steps)
+        steps = options["num_steps"]
+        return lambda f, key, s, eps, metric: hmc_step(f, key, s, eps, metric, steps)
     if kernel == "mala":
-        return lambda f, key, state, eps, metric: mala_step(f, key, state, eps)
-    if kernel == "rwm":
-        return lambda f, key, state, eps, metric: rwm_step(f, key, state, eps)
-    raise ValueError(f"kernel must be 'hmc', 'mala' or 'rwm', got {kernel!r}")
+        return lambda f, key, s, eps, metric: mala_step(f, key, s, eps)
+    return lambda f, key, s, eps, metric: rwm_step(f, key, s, eps)
 
 
 def _init_state(kernel, logdensity_fn, position):
@@ -102,113 +107,254 @@ def _init_state(kernel, logdensity_fn, position):
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_run(logdensity_fn, kernel: str, num_steps: int, num_warmup: int,
-                  num_samples: int, adapt: bool, jitter: float):
-    """The jitted program for one configuration (cached, so a second call
-    with the same target and settings reuses the compiled code)."""
-    step = _kernel_step(kernel, num_steps)
-    total = num_warmup + num_samples
+def _compiled_block(logdensity_fn, kernel: str, options: tuple, adapt_step: bool,
+                    adapt_mass: bool, search: bool):
+    """The jitted program that advances every chain by one block (cached:
+    a second call with the same target and settings reuses it)."""
+    step = _transition(kernel, dict(options))
 
-    def one_chain(key, position, log_step0, metric, target):
-        state = _init_state(kernel, logdensity_fn, position)
-        mu = math.log(10.0) + log_step0
-
-        # One scan over warmup and sampling, with the phase chosen by the
-        # draw index: a second scan would stage (and compile) a second copy
-        # of the kernel.
-        def body(carry, xs):
-            state, da = carry
-            i, key, scale = xs
-            warming = i < num_warmup
-            log_step = jnp.where(warming, da.log_step, da.log_step_avg) if adapt else log_step0
+    def one_chain(chain: _Chain, keys, scales, flags: _Flags, fixed_metric, target):
+        def body(chain: _Chain, xs):
+            key, scale, flag = xs
+            state, da, inverse_mass, window = chain
+            if adapt_mass:
+                metric = _Metric(inverse_mass, 1.0 / jnp.sqrt(inverse_mass))
+            else:
+                metric = fixed_metric
+            if search:
+                def restart(da):
+                    x, unravel = ravel_pytree(state.position)
+                    g, _ = ravel_pytree(state.logdensity_grad)
+                    z = random.normal(random.fold_in(key, 0x5EA7C4), x.shape, x.dtype)
+                    log_step = find_reasonable_step_size(
+                        _flat_logdensity(logdensity_fn, unravel), metric, x,
+                        state.logdensity, g, metric.momentum(z), da.log_step)
+                    return DualAveraging.start(log_step)
+                da = lax.cond(flag.search, restart, lambda da: da, da)
+            log_step = jnp.where(flag.warming, da.log_step, da.log_step_avg)
             state, info = step(logdensity_fn, key, state, jnp.exp(log_step) * scale, metric)
-            if adapt:
-                updated = _da_update(da, info.accept_prob, mu, target)
-                da = tree_util.tree_map(lambda a, b: jnp.where(warming, a, b), updated, da)
-            stats = {"accept_prob": info.accept_prob, "is_accepted": info.is_accepted,
-                     "diverging": info.diverging, "num_grad_evals": info.num_grad_evals}
-            return (state, da), (state.position, stats)
+            if adapt_step:
+                updated = da.update(info.accept_prob, target)
+                da = tree_util.tree_map(lambda a, b: jnp.where(flag.adapt_step, a, b),
+                                        updated, da)
+            if adapt_mass:
+                x, _ = ravel_pytree(state.position)
+                window = tree_util.tree_map(lambda a, b: jnp.where(flag.accumulate, a, b),
+                                            window.update(x), window)
+                inverse_mass = jnp.where(flag.window_end, window.regularized_variance(),
+                                         inverse_mass)
+                window = tree_util.tree_map(lambda a, b: jnp.where(flag.window_end, a, b),
+                                            Welford.start(x.shape[0], x.dtype), window)
+            return _Chain(state, da, inverse_mass, window), (state.position, info._asdict())
 
-        if jitter > 0:
-            # All the draws' jitter factors from one generator call, outside
-            # the loop (a call inside would add ~130 operations to the body).
-            key, jitter_key = random.split(key)
-            u = random.uniform(jitter_key, (total,), dtype=log_step0.dtype)
-            scales = 1.0 + jitter * (2.0 * u - 1.0)
-        else:
-            scales = jnp.ones((total,), log_step0.dtype)
-        xs = (jnp.arange(total), random.split(key, total), scales)
-        (_, da), (positions, stats) = lax.scan(body, (state, _da_init(log_step0)), xs)
-        final = da.log_step_avg if (adapt and num_warmup > 0) else log_step0
-        return positions, stats, jnp.exp(final)
+        return lax.scan(body, chain, (keys, scales, flags))
 
-    def run(keys, positions, log_step0, metric, target):
-        return funcgrad.vmap(one_chain, in_axes=(0, 0, None, None, None))(
-            keys, positions, log_step0, metric, target)
+    def run(chains, keys, scales, flags, fixed_metric, target):
+        return funcgrad.vmap(one_chain, in_axes=(0, 0, 0, None, None, None))(
+            chains, keys, scales, flags, fixed_metric, target)
 
     return funcgrad.jit(run)
 
 
-def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "hmc",
-           num_warmup: int = 500, num_samples: int = 1000, step_size: float | None = None,
-           num_steps: int = 10, inverse_mass_matrix=None, target_accept: float | None = None,
-           adapt_step_size: bool = True, step_size_jitter: float = 0.0) -> SampleResult:
-    """Draw from ``exp(logdensity_fn)`` with several chains in one compiled call.
+class _Progress:
+    """A progress bar over iterations: tqdm if installed, else a line on
+    stderr per block (or nothing when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, num_warmup: int, num_chains: int):
+        self.enabled, self.total, self.num_warmup = enabled, total, num_warmup
+        self.done, self.start, self.bar = 0, time.perf_counter(), None
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self.bar = tqdm(total=total, unit="it", desc=f"compiling ({num_chains} chains)")
+
+    def advance(self, n: int) -> None:
+        if not self.enabled:
+            return
+        self.done = min(self.done + n, self.total)
+        phase = "warmup" if self.done <= self.num_warmup else "sampling"
+        if self.bar is not None:
+            self.bar.set_description(phase)
+            self.bar.update(n if self.bar.n + n <= self.total else self.total - self.bar.n)
+        else:
+            elapsed = time.perf_counter() - self.start
+            print(f"{phase}: {self.done}/{self.total} iterations ({elapsed:.1f} s)",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _check_options(kernel, num_steps, max_tree_depth, inverse_mass_matrix, adapt_mass_matrix):
+    if kernel not in _KERNELS:
+        raise ValueError(f"sample: kernel must be one of {', '.join(map(repr, _KERNELS))}, "
+                         f"got {kernel!r}")
+    if num_steps is not None and kernel != "hmc":
+        raise TypeError(f"sample: num_steps applies to kernel='hmc', not {kernel!r}")
+    if max_tree_depth is not None and kernel != "nuts":
+        raise TypeError(f"sample: max_tree_depth applies to kernel='nuts', not {kernel!r}")
+    if kernel in ("mala", "rwm"):
+        if adapt_mass_matrix:
+            raise ValueError(f"sample: kernel={kernel!r} has no mass matrix to adapt")
+        if inverse_mass_matrix is not None:
+            raise TypeError(f"sample: inverse_mass_matrix applies to 'nuts' and 'hmc', "
+                            f"not {kernel!r}")
+    if (adapt_mass_matrix and inverse_mass_matrix is not None
+            and np.ndim(inverse_mass_matrix) != 1):
+        raise ValueError("sample: the adapted mass matrix is diagonal; pass a 1-d "
+                         "inverse_mass_matrix to start from, or a 2-d one with "
+                         "adapt_mass_matrix=False")
+
+
+def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nuts",
+           num_warmup: int = 1000, num_samples: int = 1000, progress_bar: bool = False,
+           step_size: float | None = None, target_accept: float | None = None,
+           max_tree_depth: int | None = None, num_steps: int | None = None,
+           inverse_mass_matrix=None, adapt_step_size: bool = True,
+           adapt_mass_matrix: bool | None = None, step_size_jitter: float = 0.0
+           ) -> SampleResult:
+    """Draw from ``exp(logdensity_fn)`` with several chains, compiled.
 
     Parameters
     ----------
     logdensity_fn : position pytree -> scalar log density (up to a constant).
     initial_positions : pytree whose leaves have a leading chain axis.
     key : a ``funcgrad.random`` key.
-    kernel : ``"hmc"``, ``"mala"`` or ``"rwm"``.
-    num_warmup, num_samples : draws per chain; warmup draws adapt the step
-        size (if ``adapt_step_size``) and are discarded.
+    kernel : ``"nuts"`` (default), ``"hmc"``, ``"mala"`` or ``"rwm"``.
+    num_warmup, num_samples : iterations per chain; warmup draws adapt
+        the step size (and, for nuts/hmc, a diagonal inverse mass matrix
+        in Stan's windows) and are discarded.
+    progress_bar : report progress between compiled blocks of 100
+        iterations (tqdm if installed, else lines on stderr).
     step_size : initial (or, without adaptation, fixed) step size; default
-        0.5 for hmc/mala and ``2.38 / sqrt(dim)`` for rwm.
-    num_steps : leapfrog steps per HMC transition.
-    inverse_mass_matrix : HMC metric over the raveled position, 1-d
-        (diagonal) or 2-d (dense); default the identity.
-    target_accept : mean acceptance probability the adaptation aims at;
-        default 0.8 (hmc), 0.574 (mala), 0.234 (rwm).
-    step_size_jitter : each transition (warmup too) uses the step size
-        times a factor uniform on ``[1 - j, 1 + j)``.  HMC with a fixed
-        number of steps can be nearly periodic (the path length close to a
-        period of some direction of the target, so the chain barely moves
-        along it); varying the path length breaks that (Neal, 2011, 5.4.2.2).
+        1.0 for nuts/hmc (searched from, as Stan does), 0.5 for mala and
+        ``2.38 / sqrt(dim)`` for rwm.
+    target_accept : mean acceptance statistic the adaptation aims at;
+        default 0.8 (nuts, hmc), 0.574 (mala), 0.234 (rwm).
+    max_tree_depth : NUTS: at most ``2 ** max_tree_depth - 1`` gradients
+        per draw (default 10).
+    num_steps : HMC: leapfrog steps per draw (default 10).
+    inverse_mass_matrix : nuts/hmc metric over the raveled position: 1-d
+        (the diagonal; adaptation starts from it) or, with
+        ``adapt_mass_matrix=False``, 2-d; default the identity.
+    adapt_step_size : tune the step size by dual averaging during warmup.
+    adapt_mass_matrix : estimate the diagonal metric during warmup
+        (default True for nuts/hmc; mala and rwm have none).
+    step_size_jitter : each transition uses the step size times a factor
+        uniform on ``[1 - j, 1 + j)``; for HMC, whose fixed path length can
+        be nearly periodic (Neal, 2011, 5.4.2.2).
 
     >>> import numpy as np
     >>> import funcgrad.numpy as jnp
     >>> from funcgrad import random
     >>> logp = lambda p: -0.5 * jnp.sum(p["x"] ** 2) - 0.5 * p["y"] ** 2
     >>> init = {"x": np.zeros((4, 2)), "y": np.zeros(4)}
-    >>> r = sample(logp, init, random.key(1), num_warmup=100, num_samples=200, num_steps=5)
-    >>> r.samples["x"].shape, r.samples["y"].shape, r.step_size.shape
-    ((4, 200, 2), (4, 200), (4,))
+    >>> r = sample(logp, init, random.key(1), num_warmup=100, num_samples=200)
+    >>> r.samples["x"].shape, r.samples["y"].shape, r.stats["tree_depth"].shape
+    ((4, 200, 2), (4, 200), (4, 200))
     """
-    if kernel not in _DEFAULT_TARGET:
-        raise ValueError(f"kernel must be 'hmc', 'mala' or 'rwm', got {kernel!r}")
+    _check_options(kernel, num_steps, max_tree_depth, inverse_mass_matrix, adapt_mass_matrix)
+    num_warmup, num_samples = int(num_warmup), int(num_samples)
+    if num_warmup < 0 or num_samples < 1:
+        raise ValueError(f"sample: need num_warmup >= 0 and num_samples >= 1, got "
+                         f"{num_warmup} and {num_samples}")
+    if not 0.0 <= step_size_jitter < 1.0:
+        raise ValueError(f"sample: step_size_jitter must be in [0, 1), got {step_size_jitter}")
     leaves = tree_util.tree_leaves(initial_positions)
     if not leaves:
-        raise ValueError("initial_positions has no arrays")
+        raise ValueError("sample: initial_positions has no arrays")
     num_chains = int(np.shape(leaves[0])[0])
+    if any(np.ndim(leaf) < 1 or np.shape(leaf)[0] != num_chains for leaf in leaves):
+        raise ValueError("sample: every leaf of initial_positions needs the same leading "
+                         f"(chain) axis, got shapes {[np.shape(leaf) for leaf in leaves]}")
     one = tree_util.tree_map(lambda a: np.asarray(a)[0], initial_positions)
     dim = int(ravel_pytree(one)[0].shape[0])
+    dtype = np.result_type(*[np.asarray(leaf).dtype for leaf in leaves], np.float32)
+
+    gradient_kernel = kernel in ("nuts", "hmc")
+    if adapt_mass_matrix is None:
+        adapt_mass_matrix = gradient_kernel
     if step_size is None:
-        step_size = 2.38 / math.sqrt(dim) if kernel == "rwm" else 0.5
+        step_size = {"rwm": 2.38 / math.sqrt(max(dim, 1)), "mala": 0.5}.get(kernel, 1.0)
     if target_accept is None:
         target_accept = _DEFAULT_TARGET[kernel]
     if inverse_mass_matrix is None:
-        inverse_mass_matrix = np.ones(dim)
-    # The metric's factorisation runs once, eagerly, outside the program.
-    metric = make_metric(inverse_mass_matrix)
-    if not 0.0 <= step_size_jitter < 1.0:
-        raise ValueError(f"step_size_jitter must be in [0, 1), got {step_size_jitter}")
-    run = _compiled_run(logdensity_fn, kernel, int(num_steps), int(num_warmup),
-                        int(num_samples), bool(adapt_step_size), float(step_size_jitter))
-    keys = random.split(key, num_chains)
-    positions, stats, final_step = run(keys, initial_positions,
-                                       np.float64(math.log(step_size)), metric,
-                                       np.float64(target_accept))
-    samples = tree_util.tree_map(lambda a: np.asarray(a)[:, num_warmup:], positions)
-    stats = {k: np.asarray(v)[:, num_warmup:] for k, v in stats.items()}
-    return SampleResult(samples, stats, np.asarray(final_step))
+        inverse_mass_matrix = np.ones(dim, dtype)
+    options = (("max_tree_depth", 10 if max_tree_depth is None else int(max_tree_depth)),
+               ("num_steps", 10 if num_steps is None else int(num_steps)))
+    adapt_step = bool(adapt_step_size) and num_warmup > 0
+    adapt_mass = bool(adapt_mass_matrix) and num_warmup > 0
+    search = adapt_step and gradient_kernel
+
+    # Per-iteration flags, padded to whole blocks with sampling iterations
+    # whose draws are dropped.
+    total = num_warmup + num_samples
+    num_blocks = -(-total // _BLOCK)
+    block = -(-total // num_blocks)
+    padded = num_blocks * block
+    schedule = warmup_schedule(num_warmup)
+    warming = np.arange(padded) < num_warmup
+    flags = _Flags(
+        warming=warming,
+        search=np.zeros(padded, bool),
+        adapt_step=warming & adapt_step,
+        accumulate=np.pad(schedule.accumulate & adapt_mass, (0, padded - num_warmup)),
+        window_end=np.pad(schedule.window_end & adapt_mass, (0, padded - num_warmup)))
+    if search:
+        flags.search[0] = True
+        for end in schedule.window_ends if adapt_mass else ():
+            flags.search[end + 1] = True
+
+    # Keys and jitter factors, per chain and iteration.  split is a prefix
+    # of itself for larger counts, so padding does not change the draws.
+    chain_keys = random.split(key, num_chains)
+    keys = np.stack([np.asarray(random.split(k, padded)) for k in chain_keys])
+    if step_size_jitter > 0:
+        u = np.asarray(random.uniform(random.fold_in(key, 1), (num_chains, padded), dtype))
+        scales = (1.0 + step_size_jitter * (2.0 * u - 1.0)).astype(dtype)
+    else:
+        scales = np.ones((num_chains, padded), dtype)
+
+    init = funcgrad.vmap(functools.partial(_init_state, kernel, logdensity_fn))
+    states = init(initial_positions)
+    log_step = np.full(num_chains, math.log(step_size), dtype)
+    if adapt_mass:
+        inverse_mass = np.broadcast_to(np.asarray(inverse_mass_matrix, dtype),
+                                       (num_chains, dim)).copy()
+        fixed_metric = None
+    else:
+        inverse_mass = np.zeros((num_chains, 0), dtype)
+        fixed_metric = make_metric(inverse_mass_matrix) if gradient_kernel else None
+    chains = _Chain(states, funcgrad.vmap(DualAveraging.start)(log_step), inverse_mass,
+                    funcgrad.vmap(lambda _: Welford.start(dim, dtype))(log_step))
+
+    run = _compiled_block(logdensity_fn, kernel, options, adapt_step, adapt_mass, search)
+    progress = _Progress(progress_bar, total, num_warmup, num_chains)
+    kept_positions, kept_stats = [], []
+    try:
+        for b in range(num_blocks):
+            lo, hi = b * block, (b + 1) * block
+            chains, (positions, stats) = run(
+                chains, keys[:, lo:hi], scales[:, lo:hi],
+                _Flags(*(f[lo:hi] for f in flags)), fixed_metric, np.asarray(target_accept, dtype))
+            keep = slice(max(num_warmup - lo, 0), min(total - lo, block))
+            if keep.start < keep.stop:
+                kept_positions.append(tree_util.tree_map(lambda a: np.asarray(a)[:, keep],
+                                                         positions))
+                kept_stats.append({k: np.asarray(v)[:, keep] for k, v in stats.items()})
+            progress.advance(hi - lo)
+    finally:
+        progress.close()
+
+    samples = tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=1), *kept_positions)
+    stats = {k: np.concatenate([s[k] for s in kept_stats], axis=1) for k in kept_stats[0]}
+    final_step = np.exp(np.asarray(chains.step.log_step_avg))
+    if adapt_mass:
+        final_mass = np.asarray(chains.inverse_mass)
+    else:
+        final_mass = np.asarray(inverse_mass_matrix) if gradient_kernel else np.zeros((0,))
+    return SampleResult(samples, stats, final_step, final_mass)

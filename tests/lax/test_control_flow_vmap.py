@@ -172,6 +172,36 @@ def test_nested_vmap_of_while_with_batched_predicate():
         assert_close(k, np.vectorize(collatz_steps)(n).astype(np.int32))
 
 
+def collatz_walk(start, offsets, scale):
+    """A scan whose body holds a while loop with a member-dependent trip
+    count (under vmap the scan runs member by member), with an unbatched
+    const, a carry and xs; returns the carry and per-step outputs."""
+    def body(carry, offset):
+        total, n = carry
+        _, steps = collatz(n + offset)
+        total = total + scale * steps.astype(np.float64)
+        return (total, n + 1), (steps, total)
+    return lax.scan(body, (jnp.zeros(()), start), offsets)
+
+
+@pytest.mark.parametrize("in_axes", [(0, None, None), (0, 0, None), (None, 1, None)])
+def test_scan_with_member_dependent_while_inside(in_axes):
+    """Eagerly, staged and under jit, vmap equals the loop over members."""
+    starts = np.array([1, 27, 6], np.int32) if in_axes[0] == 0 else np.int32(7)
+    offsets = {None: np.array([0, 3, 5, 1], np.int32),
+               0: np.array([[0, 3, 5, 1], [2, 2, 0, 9], [1, 0, 4, 4]], np.int32),
+               1: np.array([[0, 3, 5], [1, 1, 2], [7, 0, 3], [2, 2, 2]], np.int32)}[in_axes[1]]
+    check_vmap(collatz_walk, in_axes, starts, offsets, 2.0)
+    out = funcgrad.jit(vmap(collatz_walk, in_axes=in_axes))(starts, offsets, 2.0)
+    expected = loop(collatz_walk, in_axes, 0)(starts, offsets, 2.0)
+    tree_util.tree_map(assert_close, out, expected)
+    # The whole scan is mapped over the 3 members (not batched around
+    # per-member while loops).
+    closed = funcgrad.make_jaxpr(vmap(collatz_walk, in_axes=in_axes))(starts, offsets, 2.0)
+    (top,) = [e for e in closed.jaxpr.eqns if e.primitive.name == "scan"]
+    assert top.params["length"] == 3 and top.params["num_carry"] == 0
+
+
 def test_while_batched_carry_unbatched_predicate():
     def f(x):
         return lax.while_loop(lambda c: c[0] < 4,

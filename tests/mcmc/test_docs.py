@@ -6,14 +6,19 @@ calls."""
 from __future__ import annotations
 
 import doctest
+import importlib
 
 import pytest
 
 import funcgrad.mcmc
-from funcgrad.mcmc import diagnostics, kernels, summaries
+from funcgrad.mcmc import adaptation, diagnostics, kernels, summaries
+
+# funcgrad.mcmc.nuts is the kernel function; the module is looked up by name.
+nuts = importlib.import_module("funcgrad.mcmc.nuts")
 
 
-@pytest.mark.parametrize("module", [funcgrad.mcmc, kernels, diagnostics, summaries],
+@pytest.mark.parametrize("module", [funcgrad.mcmc, kernels, nuts, adaptation, diagnostics,
+                                    summaries],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

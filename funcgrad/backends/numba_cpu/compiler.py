@@ -101,6 +101,11 @@ def _make_wrapper(exe: NumbaExecutable, program: Program, fn, in_avals):
     env: dict[str, Any] = {"fn": fn, "nd": np.ndarray, "asarray": np.asarray,
                            "NumbaError": NumbaError, "exe": exe}
     passed = []
+    # A large program (an MCMC sampler is thousands of lines) takes seconds
+    # to minutes to compile: its arguments are made read-only C-contiguous
+    # arrays so that Numba sees one signature and compiles it once.
+    large = program.source.count("\n") > _LARGE_PROGRAM_LINES
+    env["canonical"] = _readonly_contiguous
     for k, c in enumerate(_prepare_consts(program)):
         env[f"c{k}"] = c
         passed.append(f"c{k}")
@@ -109,11 +114,14 @@ def _make_wrapper(exe: NumbaExecutable, program: Program, fn, in_avals):
         if aval.ndim == 0:
             env[f"t{k}"] = aval.dtype.type
             passed.append(f"({name} if {name}.__class__ is t{k} else t{k}(asarray({name})))")
+        elif large:
+            passed.append(f"canonical({name}, d{k})")
         else:
-            # (Numba specialises on the writable flag too: writable arrays and
-            # read-only ones such as funcgrad.Array buffers get a machine code
-            # each.  Making every argument a read-only view would cost ~0.3 us
-            # per argument and call; two compilations, both cached, cost less.)
+            # (Numba specialises on the writable flag and the layout too:
+            # writable arrays and read-only ones such as funcgrad.Array
+            # buffers get a machine code each.  Making every argument a
+            # read-only C-contiguous view costs ~0.3 us per argument and
+            # call; for a small program two compilations cost less.)
             passed.append(f"({name} if ({name}.__class__ is nd and {name}.dtype is d{k}) "
                           f"else asarray({name}, d{k}))")
     outs = [f"r[{k}]" for k in range(program.n_outputs)]
@@ -130,10 +138,12 @@ def _make_wrapper(exe: NumbaExecutable, program: Program, fn, in_avals):
     return env["call"]
 
 
-def _readonly(x, dtype) -> np.ndarray:
-    """``x`` as an array of ``dtype`` that is read-only (a view if needed:
-    the caller's array keeps its flags)."""
-    arr = np.asarray(x, dtype)
+_LARGE_PROGRAM_LINES = 1500
+
+
+def _readonly_contiguous(x, dtype) -> np.ndarray:
+    """``x`` as a read-only C-contiguous array of ``dtype``."""
+    arr = np.ascontiguousarray(x, dtype)
     if arr.flags.writeable:
         arr = arr.view()
         arr.flags.writeable = False
@@ -145,7 +155,7 @@ def _prepare_consts(program: Program) -> list:
     for value, aval in zip(program.const_values, program.const_avals, strict=True):
         arr = np.asarray(value, dtype=aval.dtype)
         out.append(aval.dtype.type(arr) if aval.ndim == 0 else
-                   _readonly(np.ascontiguousarray(arr), aval.dtype))
+                   _readonly_contiguous(arr, aval.dtype))
     return out
 
 

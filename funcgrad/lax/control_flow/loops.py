@@ -25,7 +25,7 @@ import numpy as np
 from funcgrad import tree_util
 from funcgrad.core.ad_util import Zero, differentiable_dtype, instantiate
 from funcgrad.core.batching import batch_to, move_axis
-from funcgrad.core.ir import ClosedJaxpr, Jaxpr, Var
+from funcgrad.core.ir import ClosedJaxpr, Jaxpr, Var, sub_jaxprs
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.staging import eval_jaxpr
 from funcgrad.core.trace import Tracer, get_aval
@@ -220,18 +220,20 @@ def _while_batch(args, dims, axis_size, *, cond_jaxpr, body_jaxpr, cond_nconsts,
     return outs, [0 if b else None for b in carry_b]
 
 
-def _members_run_alone(args, batched, axis_size, params):
+def _members_run_alone(args, batched, axis_size, params, primitive=None):
     """vmap of a loop whose members stop at different iterations: a map over
     the batch of the unbatched loop, so each member does only its own
-    iterations."""
+    iterations.  ``args`` are batched at axis 0 where ``batched``;
+    ``primitive`` (default ``while_p``) is the loop bound per member."""
     from funcgrad.lax.control_flow.scan import scan_p
+    primitive = while_p if primitive is None else primitive
     unbatched = [x for x, b in zip(args, batched, strict=True) if not b]
     per_member = [x for x, b in zip(args, batched, strict=True) if b]
 
     def member(*xs):
         it_u, it_m = iter(xs[:len(unbatched)]), iter(xs[len(unbatched):])
         operands = [next(it_m) if b else next(it_u) for b in batched]
-        return while_p.bind(*operands, **params)
+        return primitive.bind(*operands, **params)
 
     avals = [get_aval(x) for x in unbatched]
     avals += [get_aval(x).update(shape=get_aval(x).shape[1:]) for x in per_member]
@@ -241,6 +243,19 @@ def _members_run_alone(args, batched, axis_size, params):
                        reverse=False, num_consts=len(extra) + len(unbatched), num_carry=0,
                        unroll=1)
     return outs, [0] * len(outs)
+
+
+def has_member_loops(jaxpr) -> bool:
+    """Whether ``jaxpr`` (a batched loop body) runs some while loop member by
+    member (the map :func:`_members_run_alone` makes), at any depth."""
+    from funcgrad.lax.control_flow.scan import scan_p
+    for eqn in jaxpr.eqns:
+        if (eqn.primitive is scan_p and eqn.params["num_carry"] == 0
+                and any(e.primitive is while_p for e in eqn.params["jaxpr"].jaxpr.eqns)):
+            return True
+        if any(has_member_loops(sub) for sub in sub_jaxprs(eqn.params)):
+            return True
+    return False
 
 
 while_p.batch = _while_batch

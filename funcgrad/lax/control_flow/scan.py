@@ -323,6 +323,8 @@ scan_p.transpose = _scan_transpose
 # ------------------------------------------------------------ batching
 def _scan_batch(args, dims, axis_size, *, jaxpr, length, reverse, num_consts, num_carry,
                 unroll):
+    from funcgrad.lax.control_flow.loops import _members_run_alone, has_member_loops
+    original = [x if d is None else move_axis(x, d, 0) for x, d in zip(args, dims, strict=True)]
     consts, init, xs = _split(args, num_consts, num_carry)
     c_dims, init_dims, x_dims = _split(dims, num_consts, num_carry)
     consts = [x if d is None else move_axis(x, d, 0) for x, d in zip(consts, c_dims, strict=True)]
@@ -344,6 +346,16 @@ def _scan_batch(args, dims, axis_size, *, jaxpr, length, reverse, num_consts, nu
         carry_b = new
     body, out_b = batch_jaxpr(jaxpr, as_dims(c_b + carry_b + x_b), axis_size,
                               tuple(carry_b + [False] * ny))
+    if has_member_loops(body.jaxpr):
+        # Some while loop in the body runs member by member anyway (members
+        # stop at different iterations, e.g. NUTS trees): run the whole scan
+        # member by member instead.  The same numbers, but each member's
+        # code is the unbatched body (smaller, faster to compile, and without
+        # batched glue between the per-member loops).
+        params = dict(jaxpr=jaxpr, length=length, reverse=reverse, num_consts=num_consts,
+                      num_carry=num_carry, unroll=unroll)
+        return _members_run_alone(original, [d is not None for d in dims], axis_size, params,
+                                  scan_p)
     init = [batch_to(x, d, axis_size, 0) if want else x
             for x, d, want in zip(init, init_dims, carry_b, strict=True)]
     outs = bind_scan(body, consts, init, xs, length=length, reverse=reverse, unroll=unroll)
