@@ -122,3 +122,40 @@ def test_without_scipy_products_use_loops_and_eigh_is_refused(monkeypatch):
     assert "_rt.dot" not in exe.source
     with pytest.raises(NotImplementedError, match="'eigh'.*scipy"):
         compile_jaxpr(funcgrad.make_jaxpr(lambda s: lf.eigh(s))(_spd(3)))
+
+
+# Long contractions inside loop bodies (and every product without BLAS) are
+# explicit loops: ``v @ M`` adds rows of M (contiguous reads), ``M @ v``
+# sums with four accumulators (with a remainder loop when the length is not
+# a multiple of four).  Sizes 16..19 exercise both and every remainder.
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("k", [16, 19])
+def test_long_contractions_in_loop_bodies(dtype, k):
+    r = np.random.default_rng(k)
+    m = r.standard_normal((k, 17)).astype(dtype)
+    v = r.standard_normal(k).astype(dtype)
+    x = r.standard_normal((3, k, 18)).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        m, v, x = m + 0.5j * m[::-1], v - 0.25j * v[::-1], x + 1j * x[:, ::-1]
+
+    def products(m, v, x):
+        def body(i, acc):
+            out = (lax.dot(v, m),                                            # row updates
+                   lax.dot(m.T, v),                                          # 4 accumulators
+                   lax.dot_general(x, x, (((1,), (1,)), ((0,), (0,)))),      # batched rows
+                   lax.dot_general(x, m, (((1,), (0,)), ((), ()))),          # middle contraction
+                   lax.dot_general(x, x, (((2,), (2,)), ((0,), (0,)))))      # batched sums
+            return tuple(a + o for a, o in zip(acc, out))
+        zeros = tuple(np.zeros(s, dtype) for s in [(17,), (17,), (3, 18, 18), (3, 18, 17),
+                                                    (3, k, k)])
+        return lax.fori_loop(0, 2, body, zeros)
+
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    exe = check_compiled(products, m, v, x, rtol=tol, atol=tol)
+    assert "acc" in exe.source and "range(0, " in exe.source
+    # And against NumPy directly.
+    got = exe(m, v, x)
+    expected = [2 * (v @ m), 2 * (m.T @ v), 2 * np.einsum("bki,bkj->bij", x, x),
+                2 * np.einsum("bkn,kj->bnj", x, m), 2 * np.einsum("bik,bjk->bij", x, x)]
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=tol * 10, atol=tol * 10)

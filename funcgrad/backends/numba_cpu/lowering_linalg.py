@@ -159,15 +159,41 @@ def _dot_batched(b: Builder, eqn: JaxprEqn, lf, rf, m: int, k: int, n: int) -> N
     b.owned.add(id(out))
 
 
+# Contractions at least this long get several accumulators (loops below).
+_SPLIT_SUM_MIN = 16
+_NUM_ACCUMULATORS = 4
+
+
+def _plain_arrays(b: Builder, *atoms) -> bool:
+    """Whether the atoms are ordinary arrays in the generated code (not
+    literals, scalar locals or per-component locals of the scalarizer)."""
+    return all(not isinstance(a, Literal) and a.aval.ndim and id(a) not in b.split
+               and id(a) not in b.scalar_values for a in atoms)
+
+
 def _dot_loops(b: Builder, eqn: JaxprEqn) -> None:
-    """Explicit loops: over the output (batch, lhs free, rhs free), with the
-    contraction innermost, reading the operands in place."""
+    """Explicit loops reading the operands in place, in one of three orders.
+
+    * The rhs's last (contiguous) dimension is free, e.g. ``v @ M``: loop
+      over the contraction outside that dimension, adding ``x[k] * M[k, :]``
+      into the output row: contiguous reads and independent adds, which
+      LLVM vectorises (the contraction innermost would read a column).
+    * A long single contraction otherwise, e.g. ``M @ v``: the contraction
+      innermost with four accumulators, so the adds do not wait on each
+      other (one accumulator makes every add wait for the previous one; the
+      order of a float sum is not fixed anyway: BLAS splits it too).
+    * Otherwise the contraction innermost with one accumulator.
+    """
     lhs, rhs = eqn.invars
     out = eqn.outvars[0]
     dt = out.aval.dtype
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     ls, rs = lhs.aval.shape, rhs.aval.shape
     lf, rf = _free(len(ls), lc, lb), _free(len(rs), rc, rb)
+    floats = dt.kind in "fc" and _plain_arrays(b, lhs, rhs, out)
+    if floats and rf and rf[-1] == len(rs) - 1 and rs[-1] >= _SPLIT_SUM_MIN and lc:
+        _dot_row_updates(b, eqn, lf, rf)
+        return
     b.alloc(out)
     out_shape = out.aval.shape
     acc_dt = np.dtype(np.int64 if dt.kind == "i" else np.uint64) if dt.kind in "iu" else dt
@@ -180,6 +206,9 @@ def _dot_loops(b: Builder, eqn: JaxprEqn) -> None:
             li[d] = oidx[nb + j]
         for j, d in enumerate(rf):
             ri[d] = oidx[nb + nl + j]
+        if floats and len(lc) == 1 and ls[lc[0]] >= _SPLIT_SUM_MIN:
+            b.store(out, oidx, cast(_split_sum(b, lhs, rhs, li, ri, lc[0], rc[0], dt), dt))
+            return
         acc = b.tmp("acc")
         b.emit(f"{acc} = {literal(False if dt.kind == 'b' else 0, acc_dt)}")
         with b.loops([ls[d] for d in lc]) as cidx:
@@ -196,6 +225,64 @@ def _dot_loops(b: Builder, eqn: JaxprEqn) -> None:
             else:
                 b.emit(f"{acc} = {acc} + {x} * {y}")
         b.store(out, oidx, cast(acc, dt))
+
+
+def _split_sum(b: Builder, lhs, rhs, li, ri, dl: int, dr: int, dt) -> str:
+    """``sum_k lhs[li with k] * rhs[ri with k]`` over the contraction
+    dimensions ``dl``/``dr`` with four accumulators; returns the total."""
+    size = b.dim(lhs.aval.shape[dl])
+    accs = [b.tmp("acc") for _ in range(_NUM_ACCUMULATORS)]
+    zero = literal(0, dt)
+    b.emit(" = ".join(accs) + f" = {zero}")
+    k = b.tmp("k")
+    with b.emit.block(f"for {k} in range(0, {size} - {size} % {_NUM_ACCUMULATORS}, "
+                      f"{_NUM_ACCUMULATORS}):"):
+        for j, acc in enumerate(accs):
+            li[dl] = ri[dr] = f"{k} + {j}" if j else k
+            b.emit(f"{acc} = {acc} + {_operand(b, lhs, li, dt)} * {_operand(b, rhs, ri, dt)}")
+    with b.emit.block(f"for {k} in range({size} - {size} % {_NUM_ACCUMULATORS}, {size}):"):
+        li[dl] = ri[dr] = k
+        b.emit(f"{accs[0]} = {accs[0]} + {_operand(b, lhs, li, dt)} * "
+               f"{_operand(b, rhs, ri, dt)}")
+    return f"(({accs[0]} + {accs[1]}) + ({accs[2]} + {accs[3]}))"
+
+
+def _operand(b: Builder, atom, idx, dt) -> str:
+    x = b.elem(atom, idx)
+    return x if atom.aval.dtype == dt else cast(x, dt)
+
+
+def _dot_row_updates(b: Builder, eqn: JaxprEqn, lf, rf) -> None:
+    """``out[..., :] += lhs[..., k] * rhs[..., k, ..., :]`` with the rhs's
+    last dimension (free, contiguous) innermost."""
+    lhs, rhs = eqn.invars
+    out = eqn.outvars[0]
+    dt = out.aval.dtype
+    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    ls, rs = lhs.aval.shape, rhs.aval.shape
+    b.alloc(out)
+    out_shape = out.aval.shape
+    zero = literal(0, dt)
+    with b.loops(out_shape[:-1], parallel=b.want_parallel(out_shape)) as oidx:
+        nb, nl = len(lb), len(lf)
+        li, ri = [""] * len(ls), [""] * len(rs)
+        for j, (dl, dr) in enumerate(zip(lb, rb, strict=True)):
+            li[dl] = ri[dr] = oidx[j]
+        for j, d in enumerate(lf):
+            li[d] = oidx[nb + j]
+        for j, d in enumerate(rf[:-1]):
+            ri[d] = oidx[nb + nl + j]
+        with b.loops([out_shape[-1]]) as (n,):
+            b.store(out, [*oidx, n], zero)
+        with b.loops([ls[d] for d in lc]) as cidx:
+            for j, (dl, dr) in enumerate(zip(lc, rc, strict=True)):
+                li[dl] = ri[dr] = cidx[j]
+            x = b.tmp("x")
+            b.emit(f"{x} = {_operand(b, lhs, li, dt)}")
+            with b.loops([out_shape[-1]]) as (n,):
+                ri[rf[-1]] = n
+                b.store(out, [*oidx, n],
+                        f"{b.elem(out, [*oidx, n])} + {x} * {_operand(b, rhs, ri, dt)}")
 
 
 # ------------------------------------------------------------ factorisations
