@@ -20,9 +20,11 @@ True
 (5, 3)
 
 The generator is Threefry-2x32 with 20 rounds (Salmon, Moraes, Dror and
-Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC11), written with
-``funcgrad.lax`` uint32 operations only, and checked against the published
-Random123 known-answer vectors.  How keys and numbers are derived:
+Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC11): one primitive,
+``threefry2x32`` (vectorised NumPy eagerly, a compiled helper under
+``jit``), checked against the same function written with ``funcgrad.lax``
+uint32 operations and against the published Random123 known-answer
+vectors.  How keys and numbers are derived:
 
 * ``key(seed)``: the 64-bit two's complement pattern of the seed, high word
   first (``key(0)`` is ``[0, 0]``, as JAX's ``PRNGKey``).

@@ -2,11 +2,11 @@
 ``split``, ``fold_in`` and ``bits``.
 
 Everything here is written with ``funcgrad.lax`` operations on uint32 (and
-uint64) arrays: ``add`` wraps modulo 2**32, the rotations are
-``shift_left``/``shift_right_logical``/``bitwise_or``.  So the generator is
-an ordinary traced computation: it runs eagerly, under ``make_jaxpr`` and
-``jit`` (fused into one native loop), under ``vmap`` over keys and inside
-loops, and it gives the same numbers in every one of these.
+uint64) arrays and the ``threefry2x32`` primitive (the block function as one
+equation, :mod:`funcgrad.random.threefry`).  So the generator is an
+ordinary traced computation: it runs eagerly, under ``make_jaxpr`` and
+``jit``, under ``vmap`` over keys and inside loops, and it gives the same
+numbers in every one of these.
 
 The scheme (see the package docstring for the summary):
 
@@ -35,16 +35,13 @@ from funcgrad.core import dtypes
 from funcgrad.core.array import Array
 from funcgrad.core.trace import Tracer, get_aval
 from funcgrad.lax.base import asoperand
+from funcgrad.random.threefry import PARITY, ROTATIONS, ROUNDS, threefry2x32
 
 __all__ = ["PRNGKey", "bits", "fold_in", "key", "key_data", "split", "threefry_2x32",
            "wrap_key_data"]
 
 _U32 = np.dtype(np.uint32)
 _U64 = np.dtype(np.uint64)
-# Rotation distances of Threefry-2x32 (Salmon et al., table 4), used in
-# turn, and the key-schedule parity constant.
-_ROTATIONS = (13, 15, 26, 6, 17, 29, 16, 24)
-_PARITY = 0x1BD11BDA
 _BITS_TAG, _SPLIT_TAG, _FOLD_TAG = 0, 1, 2
 
 
@@ -56,13 +53,25 @@ def _rotl(x, r: int):
 def _threefry(k0, k1, x0, x1, rounds: int = 20):
     """Threefry-2x32 on uint32 operands: ``k0``, ``k1`` and the counter words
     ``x0``, ``x1`` are 0-d or of one common shape; returns the two output
-    words.  ``rounds`` is a parameter only so that the tests can check the
-    schedule against the published 13- and 32-round answers too."""
-    ks = (k0, k1, lax.bitwise_xor(lax.bitwise_xor(k0, k1), _PARITY))
+    words.
+
+    20 rounds (the generator's) bind the ``threefry2x32`` primitive: one
+    equation rather than ~130.  Other round counts are the ``lax``
+    composition below, which the tests also use as the primitive's
+    independent reference and check against the published 13- and 32-round
+    answers."""
+    if rounds == ROUNDS:
+        return tuple(threefry2x32(k0, k1, x0, x1))
+    return _threefry_lax(k0, k1, x0, x1, rounds)
+
+
+def _threefry_lax(k0, k1, x0, x1, rounds: int = 20):
+    """The block function written with ``lax`` uint32 operations."""
+    ks = (k0, k1, lax.bitwise_xor(lax.bitwise_xor(k0, k1), PARITY))
     x0, x1 = lax.add(x0, ks[0]), lax.add(x1, ks[1])
     for r in range(rounds):
         x0 = lax.add(x0, x1)
-        x1 = lax.bitwise_xor(_rotl(x1, _ROTATIONS[r % 8]), x0)
+        x1 = lax.bitwise_xor(_rotl(x1, ROTATIONS[r % 8]), x0)
         if r % 4 == 3:
             # Key injection s after every fourth round; the injection number
             # is added too, so that the rounds are not all alike.
@@ -272,8 +281,8 @@ def fold_in(key, data):
             raise TypeError(f"random.fold_in: data must be an integer scalar, got "
                             f"{aval.str_short()}")
         d = lax.convert_element_type(data, _U32)
-    y0, y1 = _threefry(k0, k1, lax.reshape(d, (1,)), lax.full((), _FOLD_TAG, _U32))
-    return _stack_words(y0, y1, ())
+    y0, y1 = _threefry(k0, k1, d, lax.full((), _FOLD_TAG, _U32))
+    return lax.concatenate([lax.reshape(y0, (1,)), lax.reshape(y1, (1,))], 0)
 
 
 # ------------------------------------------------------------ the bit stream

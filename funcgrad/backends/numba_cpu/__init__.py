@@ -10,7 +10,8 @@ Modules, one concern each:
 * ``lowering_*``: the lowering rules, by primitive family
   (:mod:`.lowering_control_flow`: ``cond``/``while``/``scan`` as ``if``/
   ``while``/``for`` in the same function);
-* :mod:`.runtime`, :mod:`.special_jit`: compiled helpers the code calls;
+* :mod:`.runtime`, :mod:`.special_jit`: compiled helpers the code calls
+  (and :mod:`.lowering_random`: the Threefry block function);
 * :mod:`.cache`: the on-disk cache; :mod:`.compiler`: ``compile_jaxpr``.
 
 Settings (``settings``, environment variables read at import):
@@ -42,8 +43,8 @@ from funcgrad.backends.numba_cpu.codegen import ELEMENTWISE, LOWERINGS, settings
 from funcgrad.backends.numba_cpu import (lowering_control_flow,  # noqa: F401
                                          lowering_effects, lowering_elementwise,
                                          lowering_indexing, lowering_linalg,
-                                         lowering_reductions, lowering_shape,
-                                         lowering_sorting)
+                                         lowering_random, lowering_reductions,
+                                         lowering_shape, lowering_sorting)
 from funcgrad.backends.numba_cpu.compiler import (NumbaExecutable, compile_jaxpr,
                                                   compile_stats, tune_allocator)
 
