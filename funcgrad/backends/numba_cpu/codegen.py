@@ -727,7 +727,7 @@ def _generate(closed: ClosedJaxpr, *, scalarize: bool, excluded: set[int]) -> Pr
     digest = hashlib.sha256(strip_comments(body).encode()).hexdigest()[:16]
     fn_name = f"fn_{digest}"
     # Callbacks into Python (debug printing) need the GIL.
-    flags = 'cache=True, nogil=True, error_model="numpy"'
+    flags = 'cache=True, nogil=True, error_model="numpy", pipeline_class=_rt.NoSSACompiler'
     if b.uses_objmode:
         flags = 'cache=True, error_model="numpy"'
     if b.uses_parallel:

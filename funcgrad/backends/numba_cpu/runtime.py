@@ -460,3 +460,15 @@ def eigh_stack(a, v, w, lower):
                 w[s, i] = np.nan
                 for j in range(n):
                     v[s, i, j] = np.nan
+
+
+# ---------------------------------------------------------------- compiler
+from numba.core.compiler import CompilerBase, DefaultPassBuilder  # noqa: E402
+
+
+class NoSSACompiler(CompilerBase):
+    """Numba's nopython pipeline without its SSA reconstruction pass."""
+
+    def define_pipelines(self):
+        self.state.flags.enable_ssa = False
+        return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
