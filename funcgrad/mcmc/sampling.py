@@ -57,13 +57,25 @@ class SampleResult(NamedTuple):
         ``tree_depth`` and ``energy``.
     step_size : ``(chain,)`` step sizes used for sampling (after
         adaptation; before jitter).
-    inverse_mass_matrix : ``(chain, dim)`` diagonal metric used for
-        sampling (after adaptation), or the one given.
+    inverse_mass_matrix : ``(chain, dim)`` diagonal metrics used for
+        sampling (after adaptation), or the dense ``(dim, dim)`` one given.
+        Pass both back to :func:`sample` (with ``num_warmup=0``) to draw
+        more with the same settings.
+    warmup_stats : the ``stats`` of the warmup iterations, ``(chain,
+        num_warmup)`` (the gradients of the step-size searches, one per
+        search iteration, are not counted).
+    timing : seconds spent in ``"warmup"`` and ``"sampling"`` (measured
+        between compiled blocks; a block holding both phases is shared by
+        its iterations; the first block includes the compilation, reported
+        as ``"compile"``: the first block's time minus the average of the
+        others', per iteration).
     """
     samples: Any
     stats: dict
     step_size: np.ndarray
     inverse_mass_matrix: np.ndarray
+    warmup_stats: dict
+    timing: dict
 
     def summary(self):
         """:func:`funcgrad.mcmc.summary` of the samples."""
@@ -108,7 +120,7 @@ def _init_state(kernel, logdensity_fn, position):
 
 @functools.lru_cache(maxsize=32)
 def _compiled_block(logdensity_fn, kernel: str, options: tuple, adapt_step: bool,
-                    adapt_mass: bool, search: bool):
+                    adapt_mass: bool, search: bool, carried_metric: bool):
     """The jitted program that advances every chain by one block (cached:
     a second call with the same target and settings reuses it)."""
     step = _transition(kernel, dict(options))
@@ -117,7 +129,7 @@ def _compiled_block(logdensity_fn, kernel: str, options: tuple, adapt_step: bool
         def body(chain: _Chain, xs):
             key, scale, flag = xs
             state, da, inverse_mass, window = chain
-            if adapt_mass:
+            if carried_metric:
                 metric = _Metric(inverse_mass, 1.0 / jnp.sqrt(inverse_mass))
             else:
                 metric = fixed_metric
@@ -203,11 +215,6 @@ def _check_options(kernel, num_steps, max_tree_depth, inverse_mass_matrix, adapt
         if inverse_mass_matrix is not None:
             raise TypeError(f"sample: inverse_mass_matrix applies to 'nuts' and 'hmc', "
                             f"not {kernel!r}")
-    if (adapt_mass_matrix and inverse_mass_matrix is not None
-            and np.ndim(inverse_mass_matrix) != 1):
-        raise ValueError("sample: the adapted mass matrix is diagonal; pass a 1-d "
-                         "inverse_mass_matrix to start from, or a 2-d one with "
-                         "adapt_mass_matrix=False")
 
 
 def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nuts",
@@ -230,17 +237,19 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
         in Stan's windows) and are discarded.
     progress_bar : report progress between compiled blocks of 100
         iterations (tqdm if installed, else lines on stderr).
-    step_size : initial (or, without adaptation, fixed) step size; default
-        1.0 for nuts/hmc (searched from, as Stan does), 0.5 for mala and
-        ``2.38 / sqrt(dim)`` for rwm.
+    step_size : initial (or, without adaptation, fixed) step size, one
+        for all chains or ``(chain,)``; default 1.0 for nuts/hmc (searched
+        from, as Stan does), 0.5 for mala and ``2.38 / sqrt(dim)`` for rwm.
     target_accept : mean acceptance statistic the adaptation aims at;
         default 0.8 (nuts, hmc), 0.574 (mala), 0.234 (rwm).
     max_tree_depth : NUTS: at most ``2 ** max_tree_depth - 1`` gradients
         per draw (default 10).
     num_steps : HMC: leapfrog steps per draw (default 10).
-    inverse_mass_matrix : nuts/hmc metric over the raveled position: 1-d
-        (the diagonal; adaptation starts from it) or, with
-        ``adapt_mass_matrix=False``, 2-d; default the identity.
+    inverse_mass_matrix : nuts/hmc metric over the raveled position:
+        ``(dim,)`` (a diagonal; adaptation starts from it), ``(chain, dim)``
+        (a diagonal per chain, as :class:`SampleResult` returns it) or,
+        with ``adapt_mass_matrix=False``, a dense ``(dim, dim)`` matrix
+        (this reading wins when ``chain == dim``); default the identity.
     adapt_step_size : tune the step size by dual averaging during warmup.
     adapt_mass_matrix : estimate the diagonal metric during warmup
         (default True for nuts/hmc; mala and rwm have none).
@@ -282,12 +291,16 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
         step_size = {"rwm": 2.38 / math.sqrt(max(dim, 1)), "mala": 0.5}.get(kernel, 1.0)
     if target_accept is None:
         target_accept = _DEFAULT_TARGET[kernel]
-    if inverse_mass_matrix is None:
-        inverse_mass_matrix = np.ones(dim, dtype)
+    log_step = _per_chain_log_step(step_size, num_chains, dtype)
+    diagonal, dense = _metric_argument(inverse_mass_matrix, num_chains, dim, dtype,
+                                       bool(adapt_mass_matrix) and gradient_kernel)
     options = (("max_tree_depth", 10 if max_tree_depth is None else int(max_tree_depth)),
                ("num_steps", 10 if num_steps is None else int(num_steps)))
     adapt_step = bool(adapt_step_size) and num_warmup > 0
     adapt_mass = bool(adapt_mass_matrix) and num_warmup > 0
+    # A diagonal metric rides in the chains' carry (adapted or per chain); a
+    # dense one is fixed and shared.
+    carried_metric = dense is None and gradient_kernel
     search = adapt_step and gradient_kernel
 
     # Per-iteration flags, padded to whole blocks with sampling iterations
@@ -321,40 +334,98 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
 
     init = funcgrad.vmap(functools.partial(_init_state, kernel, logdensity_fn))
     states = init(initial_positions)
-    log_step = np.full(num_chains, math.log(step_size), dtype)
-    if adapt_mass:
-        inverse_mass = np.broadcast_to(np.asarray(inverse_mass_matrix, dtype),
-                                       (num_chains, dim)).copy()
-        fixed_metric = None
+    if carried_metric:
+        inverse_mass, fixed_metric = diagonal, None
     else:
         inverse_mass = np.zeros((num_chains, 0), dtype)
-        fixed_metric = make_metric(inverse_mass_matrix) if gradient_kernel else None
+        fixed_metric = make_metric(dense) if gradient_kernel else None
     chains = _Chain(states, funcgrad.vmap(DualAveraging.start)(log_step), inverse_mass,
                     funcgrad.vmap(lambda _: Welford.start(dim, dtype))(log_step))
 
-    run = _compiled_block(logdensity_fn, kernel, options, adapt_step, adapt_mass, search)
+    run = _compiled_block(logdensity_fn, kernel, options, adapt_step, adapt_mass, search,
+                          carried_metric)
     progress = _Progress(progress_bar, total, num_warmup, num_chains)
-    kept_positions, kept_stats = [], []
+    kept_positions, kept_stats, warmup_stats, seconds = [], [], [], []
     try:
         for b in range(num_blocks):
             lo, hi = b * block, (b + 1) * block
+            start = time.perf_counter()
             chains, (positions, stats) = run(
                 chains, keys[:, lo:hi], scales[:, lo:hi],
                 _Flags(*(f[lo:hi] for f in flags)), fixed_metric, np.asarray(target_accept, dtype))
+            stats = {k: np.asarray(v) for k, v in stats.items()}
+            seconds.append(time.perf_counter() - start)
+            if lo < num_warmup:
+                warmup_stats.append({k: v[:, :min(num_warmup - lo, block)]
+                                     for k, v in stats.items()})
             keep = slice(max(num_warmup - lo, 0), min(total - lo, block))
             if keep.start < keep.stop:
                 kept_positions.append(tree_util.tree_map(lambda a: np.asarray(a)[:, keep],
                                                          positions))
-                kept_stats.append({k: np.asarray(v)[:, keep] for k, v in stats.items()})
+                kept_stats.append({k: v[:, keep] for k, v in stats.items()})
             progress.advance(hi - lo)
     finally:
         progress.close()
 
     samples = tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=1), *kept_positions)
-    stats = {k: np.concatenate([s[k] for s in kept_stats], axis=1) for k in kept_stats[0]}
+    stats = _concatenate(kept_stats)
     final_step = np.exp(np.asarray(chains.step.log_step_avg))
-    if adapt_mass:
+    if carried_metric:
         final_mass = np.asarray(chains.inverse_mass)
     else:
-        final_mass = np.asarray(inverse_mass_matrix) if gradient_kernel else np.zeros((0,))
-    return SampleResult(samples, stats, final_step, final_mass)
+        final_mass = np.asarray(dense) if gradient_kernel else np.zeros((0,))
+    warmup = _concatenate(warmup_stats) if warmup_stats else {
+        k: v[:, :0] for k, v in stats.items()}
+    return SampleResult(samples, stats, final_step, final_mass, warmup,
+                        _timing(seconds, block, num_warmup, total))
+
+
+def _concatenate(parts: list[dict]) -> dict:
+    return {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
+
+
+def _timing(seconds: list[float], block: int, num_warmup: int, total: int) -> dict:
+    """Warmup and sampling seconds from the blocks' times; the first block's
+    excess over the others' mean is the compilation (when there are others)."""
+    seconds = list(seconds)
+    compile_seconds = 0.0
+    if len(seconds) > 1:
+        typical = float(np.mean(seconds[1:]))
+        compile_seconds = max(seconds[0] - typical, 0.0)
+        seconds[0] -= compile_seconds
+    warmup = sampling = 0.0
+    for b, sec in enumerate(seconds):
+        lo, hi = b * block, min((b + 1) * block, total)
+        in_warmup = min(max(num_warmup - lo, 0), hi - lo)
+        warmup += sec * in_warmup / (hi - lo)
+        sampling += sec * (hi - lo - in_warmup) / (hi - lo)
+    return {"compile": compile_seconds, "warmup": warmup, "sampling": sampling}
+
+
+def _per_chain_log_step(step_size, num_chains: int, dtype) -> np.ndarray:
+    step = np.asarray(step_size, dtype)
+    if step.ndim > 1 or (step.ndim == 1 and step.shape[0] != num_chains):
+        raise ValueError(f"sample: step_size must be a scalar or have shape ({num_chains},) "
+                         f"(one per chain), got shape {step.shape}")
+    if not (np.isfinite(step).all() and (step > 0).all()):
+        raise ValueError(f"sample: step_size must be positive and finite, got {step_size}")
+    return np.broadcast_to(np.log(step), (num_chains,)).astype(dtype)
+
+
+def _metric_argument(inverse_mass_matrix, num_chains: int, dim: int, dtype, adapt: bool):
+    """``(diagonals (chain, dim), None)`` or ``(None, dense (dim, dim))``."""
+    if inverse_mass_matrix is None:
+        return np.ones((num_chains, dim), dtype), None
+    m = np.asarray(inverse_mass_matrix, dtype)
+    if m.shape == (dim, dim) and not adapt:
+        return None, m
+    if m.shape == (dim,) or m.shape == (num_chains, dim):
+        if not (np.isfinite(m).all() and (m > 0).all()):
+            raise ValueError("sample: a diagonal inverse_mass_matrix must be positive and "
+                             "finite")
+        return np.broadcast_to(m, (num_chains, dim)).copy(), None
+    hint = (" (a dense matrix cannot be adapted: pass adapt_mass_matrix=False)"
+            if m.shape == (dim, dim) else "")
+    raise ValueError(f"sample: inverse_mass_matrix must have shape ({dim},), "
+                     f"({num_chains}, {dim}) or, not adapted, ({dim}, {dim}); got "
+                     f"{m.shape}{hint}")

@@ -250,3 +250,25 @@ def test_step_size_search_crosses_acceptance_08(start):
     assert (log_accept(math.exp(found)) > math.log(0.8)) != above
     if abs(found - math.log(start)) > 1e-9:
         assert (log_accept(math.exp(previous)) > math.log(0.8)) == above
+
+
+def test_continue_with_the_adapted_settings_and_warmup_stats():
+    """The adapted per-chain step sizes and metrics go back into sample()
+    (no warmup); warmup statistics and phase times come back too."""
+    r = nuts_result()
+    assert r.warmup_stats["tree_depth"].shape == (NUM_CHAINS, NUM_WARMUP)
+    assert (r.warmup_stats["num_grad_evals"] >= 1).all()
+    assert set(r.timing) == {"compile", "warmup", "sampling"}
+    assert all(v >= 0 for v in r.timing.values())
+    last = {"x": r.samples[:, -1]}
+    more = mcmc.sample(lambda p: gaussian_logp(p["x"]), last, random.key(12), num_warmup=0,
+                       num_samples=400, step_size=r.step_size,
+                       inverse_mass_matrix=r.inverse_mass_matrix)
+    np.testing.assert_allclose(more.step_size, r.step_size, rtol=1e-12)
+    np.testing.assert_array_equal(more.inverse_mass_matrix, r.inverse_mass_matrix)
+    assert more.warmup_stats["accept_prob"].shape == (NUM_CHAINS, 0)
+    assert 0.6 < more.stats["accept_prob"].mean() < 0.97
+    with pytest.raises(ValueError, match=r"step_size must be a scalar or have shape \(4,\)"):
+        mcmc.sample(gaussian_logp, r.samples[:, -1], random.key(0), step_size=np.ones(3))
+    with pytest.raises(ValueError, match="cannot be adapted"):
+        mcmc.sample(gaussian_logp, r.samples[:, -1], random.key(0), inverse_mass_matrix=COV)
