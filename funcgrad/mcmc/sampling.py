@@ -24,6 +24,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -222,8 +223,8 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
            step_size: float | None = None, target_accept: float | None = None,
            max_tree_depth: int | None = None, num_steps: int | None = None,
            inverse_mass_matrix=None, adapt_step_size: bool = True,
-           adapt_mass_matrix: bool | None = None, step_size_jitter: float = 0.0
-           ) -> SampleResult:
+           adapt_mass_matrix: bool | None = None, step_size_jitter: float = 0.0,
+           num_threads: int = 1) -> SampleResult:
     """Draw from ``exp(logdensity_fn)`` with several chains, compiled.
 
     Parameters
@@ -256,6 +257,10 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
     step_size_jitter : each transition uses the step size times a factor
         uniform on ``[1 - j, 1 + j)``; for HMC, whose fixed path length can
         be nearly periodic (Neal, 2011, 5.4.2.2).
+    num_threads : run the chains in this many equal groups, each on its own
+        thread (the compiled code releases the GIL), so on as many cores;
+        must divide the number of chains.  The draws are the same as with
+        one thread.
 
     >>> import numpy as np
     >>> import funcgrad.numpy as jnp
@@ -280,6 +285,7 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
     if any(np.ndim(leaf) < 1 or np.shape(leaf)[0] != num_chains for leaf in leaves):
         raise ValueError("sample: every leaf of initial_positions needs the same leading "
                          f"(chain) axis, got shapes {[np.shape(leaf) for leaf in leaves]}")
+    groups = _chain_groups(num_chains, num_threads)
     one = tree_util.tree_map(lambda a: np.asarray(a)[0], initial_positions)
     dim = int(ravel_pytree(one)[0].shape[0])
     dtype = np.result_type(*[np.asarray(leaf).dtype for leaf in leaves], np.float32)
@@ -344,15 +350,36 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
 
     run = _compiled_block(logdensity_fn, kernel, options, adapt_step, adapt_mass, search,
                           carried_metric)
+    target = np.asarray(target_accept, dtype)
+
+    def run_group(group_chains, rows, lo, hi):
+        return run(group_chains, keys[rows, lo:hi], scales[rows, lo:hi],
+                   _Flags(*(f[lo:hi] for f in flags)), fixed_metric, target)
+
+    pool = ThreadPoolExecutor(len(groups)) if len(groups) > 1 else None
+
+    def run_block(chains, lo, hi):
+        if pool is None:
+            return run_group(chains, slice(None), lo, hi)
+        parts = [tree_util.tree_map(lambda a, g=g: np.asarray(a)[g], chains) for g in groups]
+        if lo == 0:      # the first call compiles: once, before the threads start
+            first = run_group(parts[0], groups[0], lo, hi)
+            rest = pool.map(lambda k: run_group(parts[k], groups[k], lo, hi),
+                            range(1, len(groups)))
+            results = [first, *rest]
+        else:
+            results = list(pool.map(lambda k: run_group(parts[k], groups[k], lo, hi),
+                                    range(len(groups))))
+        return tree_util.tree_map(lambda *xs: np.concatenate([np.asarray(x) for x in xs]),
+                                  *results)
+
     progress = _Progress(progress_bar, total, num_warmup, num_chains)
     kept_positions, kept_stats, warmup_stats, seconds = [], [], [], []
     try:
         for b in range(num_blocks):
             lo, hi = b * block, (b + 1) * block
             start = time.perf_counter()
-            chains, (positions, stats) = run(
-                chains, keys[:, lo:hi], scales[:, lo:hi],
-                _Flags(*(f[lo:hi] for f in flags)), fixed_metric, np.asarray(target_accept, dtype))
+            chains, (positions, stats) = run_block(chains, lo, hi)
             stats = {k: np.asarray(v) for k, v in stats.items()}
             seconds.append(time.perf_counter() - start)
             if lo < num_warmup:
@@ -366,6 +393,8 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
             progress.advance(hi - lo)
     finally:
         progress.close()
+        if pool is not None:
+            pool.shutdown()
 
     samples = tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=1), *kept_positions)
     stats = _concatenate(kept_stats)
@@ -378,6 +407,17 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
         k: v[:, :0] for k, v in stats.items()}
     return SampleResult(samples, stats, final_step, final_mass, warmup,
                         _timing(seconds, block, num_warmup, total))
+
+
+def _chain_groups(num_chains: int, num_threads: int) -> list[slice]:
+    """The chains of each thread: ``num_threads`` equal consecutive groups
+    (equal, so that one compiled program serves them all)."""
+    num_threads = int(num_threads)
+    if num_threads < 1 or num_chains % num_threads:
+        raise ValueError(f"sample: num_threads must be >= 1 and divide the number of chains "
+                         f"({num_chains}), got {num_threads}")
+    size = num_chains // num_threads
+    return [slice(k * size, (k + 1) * size) for k in range(num_threads)]
 
 
 def _concatenate(parts: list[dict]) -> dict:

@@ -114,3 +114,18 @@ def test_fixed_step_without_warmup():
 def logp_flat(x):
     d = x - MEAN
     return -0.5 * d @ (PREC @ d)
+
+
+def test_threads_give_the_same_draws():
+    """Chains split over threads (here one chain each) draw exactly what the
+    single vmapped call draws (the settings of the test above, whose
+    program is reused)."""
+    settings = dict(kernel="rwm", num_warmup=0, num_samples=300, step_size=1.7,
+                    adapt_step_size=False)
+    one = mcmc.sample(logp_flat, np.zeros((2, 2)), random.key(1), **settings)
+    two = mcmc.sample(logp_flat, np.zeros((2, 2)), random.key(1), num_threads=2, **settings)
+    np.testing.assert_array_equal(one.samples, two.samples)
+    for k in one.stats:
+        np.testing.assert_array_equal(one.stats[k], two.stats[k])
+    with pytest.raises(ValueError, match="num_threads must be >= 1 and divide"):
+        mcmc.sample(logp_flat, np.zeros((2, 2)), random.key(1), num_threads=3, **settings)
