@@ -564,6 +564,12 @@ def _finish(r, out_dtype):
         return np.asarray(r, dtype=np.float64).astype(out_dtype, copy=False)
 
 
+# From this many elements the eager versions run the functions compiled by
+# Numba (the first use imports Numba and loads the cached machine code, a
+# one-off ~0.5 s; per element it is ~50x faster than the Python loop).
+_COMPILED_MIN_SIZE = 512
+
+
 def _map_scalar(fn):
     ufunc = np.frompyfunc(fn, 1, 1)
 
@@ -571,6 +577,13 @@ def _map_scalar(fn):
         a, out_dtype = _as_float64(x)
         if a.size == 0:
             return np.empty(a.shape, out_dtype)
+        if a.size >= _COMPILED_MIN_SIZE:
+            from funcgrad.backends.numba_cpu import special_jit
+            flat = np.ascontiguousarray(a).reshape(-1)
+            out = np.empty(flat.shape, np.float64)
+            with np.errstate(all="ignore"):
+                getattr(special_jit, fn.__name__ + "_array")(flat, out)
+            return _finish(out.reshape(a.shape), out_dtype)
         # frompyfunc hands each element to fn as a Python float.  Python
         # float arithmetic overflows to inf silently, but it still raises
         # the CPU's floating-point flags, which NumPy inspects after any

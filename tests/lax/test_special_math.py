@@ -413,3 +413,21 @@ def test_numba_float32_arguments():
             got, want = float(fn(x32)), getattr(sm, name)(float(x32))
             assert math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-7) or same(got, want), (
                 name, x, got, want)
+
+
+@pytest.mark.parametrize("name", ["erf", "erfc", "erf_inv", "lgamma", "digamma"])
+def test_eager_large_arrays_use_the_compiled_functions_with_the_same_values(name):
+    """From 512 elements the eager versions run the Numba-compiled scalar
+    functions; they agree with the Python scalar versions to rounding
+    (relative to the magnitude of the function around the point)."""
+    x = np.linspace(-0.999, 0.999, 2001)
+    if name in ("lgamma", "digamma"):
+        x = x * 7 + 7.5
+    scalar = getattr(sm, name)
+    reference = np.array([scalar(float(v)) for v in x])
+    got = getattr(sm, name + "_np")(x)
+    scale = np.maximum(np.abs(reference), 1.0)
+    assert np.max(np.abs(got - reference) / scale) < 1e-14
+    assert getattr(sm, name + "_np")(x.astype(np.float32)).dtype == np.float32
+    small = getattr(sm, name + "_np")(x[:5])       # below the size: the Python loop
+    np.testing.assert_array_equal(small, reference[:5])

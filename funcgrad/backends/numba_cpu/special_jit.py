@@ -29,3 +29,36 @@ round_half_away = _jit(_sm.round_half_away)
 
 __all__ = ["erf", "erfc", "erf_inv", "lgamma", "digamma", "polygamma", "logistic", "cbrt",
            "round_half_away"]
+
+
+# Whole-array versions for the eager implementations (funcgrad.lax.special_math
+# calls them on large arrays instead of its per-element Python loop).
+@_jit
+def erf_array(a, out):
+    for i in range(a.size):
+        out[i] = erf(a[i])
+
+
+@_jit
+def erfc_array(a, out):
+    for i in range(a.size):
+        out[i] = erfc(a[i])
+
+
+@_jit
+def erf_inv_array(a, out):
+    for i in range(a.size):
+        out[i] = erf_inv(a[i])
+
+
+@_jit
+def lgamma_array(a, out):
+    for i in range(a.size):
+        out[i] = lgamma(a[i])
+
+
+@_jit
+def digamma_array(a, out):
+    for i in range(a.size):
+        out[i] = digamma(a[i])
+
