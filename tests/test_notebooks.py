@@ -5,6 +5,8 @@ The cells are executed in one namespace, in order, in this process (no
 Jupyter kernel needed).  A notebook lists the optional packages it needs in
 its metadata (``"funcgrad": {"requires": ["matplotlib"]}``); it is skipped
 when one is missing.  Plots go to a non-interactive backend.
+``FUNCGRAD_NOTEBOOK_SMALL=1`` asks the notebooks for their small settings
+(shorter chains); their checks hold at either size.
 """
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ def test_notebook_runs(path, monkeypatch):
     for module in notebook["metadata"].get("funcgrad", {}).get("requires", []):
         pytest.importorskip(module)
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # The notebooks read this to run shorter chains: compiling dominates their
+    # run time, and the suite must stay fast on two cores.
+    monkeypatch.setenv("FUNCGRAD_NOTEBOOK_SMALL", "1")
     monkeypatch.chdir(path.parent)
     namespace: dict = {"__name__": "__notebook__"}
     for index, cell in enumerate(notebook["cells"]):
