@@ -463,12 +463,37 @@ def eigh_stack(a, v, w, lower):
 
 
 # ---------------------------------------------------------------- compiler
+from numba.core import typed_passes, untyped_passes  # noqa: E402
 from numba.core.compiler import CompilerBase, DefaultPassBuilder  # noqa: E402
+from numba.core.compiler_machinery import PassManager  # noqa: E402
 
 
 class NoSSACompiler(CompilerBase):
-    """Numba's nopython pipeline without its SSA reconstruction pass."""
+    """Numba's nopython pipeline cut to what generated code needs.
+
+    The generated functions are plain loops and arithmetic on arrays and
+    scalars: no closures, ``with`` blocks, literal_unroll, array
+    expressions to fuse or constants to fold.  Numba's passes for those
+    (and its SSA reconstruction, which is quadratic in variables x
+    statements) are skipped: they were about half of the compile time of a
+    sampler's program.
+    """
 
     def define_pipelines(self):
-        self.state.flags.enable_ssa = False
-        return [DefaultPassBuilder.define_nopython_pipeline(self.state)]
+        state = self.state
+        state.flags.enable_ssa = False
+        if state.flags.auto_parallel.enabled:     # parfors need the full pipeline
+            return [DefaultPassBuilder.define_nopython_pipeline(state)]
+        pm = PassManager("funcgrad")
+        if state.func_ir is None:
+            pm.add_pass(untyped_passes.TranslateByteCode, "analyzing bytecode")
+            pm.add_pass(untyped_passes.FixupArgs, "fix up args")
+        pm.add_pass(untyped_passes.IRProcessing, "processing IR")
+        pm.add_pass(untyped_passes.RewriteDynamicRaises, "rewrite dynamic raises")
+        pm.add_pass(untyped_passes.LiteralPropagationSubPipelinePass, "literal propagation")
+        pm.add_pass(typed_passes.NopythonTypeInference, "nopython frontend")
+        pm.add_pass(typed_passes.PreLowerStripPhis, "remove phis nodes")
+        lowering = DefaultPassBuilder.define_nopython_lowering_pipeline(state)
+        pm.passes.extend(lowering.passes)
+        pm.finalize()
+        return [pm]
