@@ -511,3 +511,38 @@ def test_parallel_scan_over_members_is_deterministic():
     finally:
         settings.parallel, settings.parallel_threshold = saved
     check(f, x)
+
+
+def test_members_with_nested_while_loops_are_not_parallelised():
+    """A member map whose body nests while loops stays a serial loop under
+    FUNCGRAD_PARALLEL (see ``_want_prange``), and still computes what the
+    serial program computes."""
+    def member(x):
+        def outer_body(c):
+            n, total = c
+            # Member-dependent trip counts: the vmap maps over members.
+            inner = lax.while_loop(lambda k: k[1] < x * n, lambda k: (k[0] + 1, k[1] + 1.0),
+                                   (0, 0.0))
+            return n + 1, total + inner[1]
+        return lax.while_loop(lambda c: c[1] < 20 * x, outer_body, (0, 0.0))[1]
+
+    def reference(x):
+        n = total = 0.0
+        while total < 20 * x:
+            count = 0.0
+            while count < x * n:
+                count += 1.0
+            n, total = n + 1, total + count
+        return total
+
+    f = funcgrad.vmap(member)
+    x = rng.uniform(0.5, 3, 64)
+    saved = settings.parallel, settings.parallel_threshold
+    settings.parallel, settings.parallel_threshold = True, 16
+    try:
+        jitted = funcgrad.jit(f)
+        text = source(jitted, x)
+        assert "while True" in text and "prange(" not in text
+        np.testing.assert_array_equal(np.asarray(jitted(x)), [reference(v) for v in x])
+    finally:
+        settings.parallel, settings.parallel_threshold = saved

@@ -282,10 +282,33 @@ def _effectful(jaxpr: Jaxpr) -> bool:
                for e in jaxpr.eqns)
 
 
+def _has_while(jaxpr: Jaxpr) -> bool:
+    return any(e.primitive.name == "while" or any(_has_while(s) for s in subjaxprs(e))
+               for e in jaxpr.eqns)
+
+
+def _has_nested_while(jaxpr: Jaxpr) -> bool:
+    """Whether some while loop in ``jaxpr`` (at any depth) holds another."""
+    for e in jaxpr.eqns:
+        subs = subjaxprs(e)
+        if e.primitive.name == "while" and any(_has_while(s) for s in subs):
+            return True
+        if any(_has_nested_while(s) for s in subs):
+            return True
+    return False
+
+
 def _want_prange(b: Builder, eqn: JaxprEqn) -> bool:
     p = eqn.params
     if (not settings.parallel or b.in_parallel or p["num_carry"] or p["length"] < 2
             or _effectful(p["jaxpr"].jaxpr)):   # (prints keep their order)
+        return False
+    # A body with nested while loops stays serial: Numba's parfor passes
+    # rewrite a prange body (hoisting, array-expression parfors), and on the
+    # NUTS sampler's member loop (while loops in while loops, in-place
+    # carries) the result was wrong and 45x slower; the cause is not found
+    # yet.  Such maps run on threads instead (mcmc.sample(num_threads=...)).
+    if _has_nested_while(p["jaxpr"].jaxpr):
         return False
     return p["length"] * _work(p["jaxpr"].jaxpr) >= settings.parallel_threshold
 
