@@ -198,14 +198,7 @@ def _dot_loops(b: Builder, eqn: JaxprEqn) -> None:
     out_shape = out.aval.shape
     acc_dt = np.dtype(np.int64 if dt.kind == "i" else np.uint64) if dt.kind in "iu" else dt
     with b.loops(out_shape, parallel=b.want_parallel(out_shape)) as oidx:
-        nb, nl = len(lb), len(lf)
-        li, ri = [""] * len(ls), [""] * len(rs)
-        for j, (dl, dr) in enumerate(zip(lb, rb, strict=True)):
-            li[dl] = ri[dr] = oidx[j]
-        for j, d in enumerate(lf):
-            li[d] = oidx[nb + j]
-        for j, d in enumerate(rf):
-            ri[d] = oidx[nb + nl + j]
+        li, ri = _operand_indices(len(ls), len(rs), lb, rb, lf, rf, oidx)
         if floats and len(lc) == 1 and ls[lc[0]] >= _SPLIT_SUM_MIN:
             b.store(out, oidx, cast(_split_sum(b, lhs, rhs, li, ri, lc[0], rc[0], dt), dt))
             return
@@ -225,6 +218,21 @@ def _dot_loops(b: Builder, eqn: JaxprEqn) -> None:
             else:
                 b.emit(f"{acc} = {acc} + {x} * {y}")
         b.store(out, oidx, cast(acc, dt))
+
+
+def _operand_indices(lhs_ndim, rhs_ndim, lb, rb, lf, rf, oidx):
+    """Index expressions of the operands for output indices ``oidx``
+    (batch, lhs free, rhs free dimensions, in that order); the contracting
+    dimensions are left empty for the caller."""
+    nb, nl = len(lb), len(lf)
+    li, ri = [""] * lhs_ndim, [""] * rhs_ndim
+    for j, (dl, dr) in enumerate(zip(lb, rb, strict=True)):
+        li[dl] = ri[dr] = oidx[j]
+    for j, d in enumerate(lf):
+        li[d] = oidx[nb + j]
+    for j, d in enumerate(rf):
+        ri[d] = oidx[nb + nl + j]
+    return li, ri
 
 
 def _split_sum(b: Builder, lhs, rhs, li, ri, dl: int, dr: int, dt) -> str:
@@ -264,14 +272,7 @@ def _dot_row_updates(b: Builder, eqn: JaxprEqn, lf, rf) -> None:
     out_shape = out.aval.shape
     zero = literal(0, dt)
     with b.loops(out_shape[:-1], parallel=b.want_parallel(out_shape)) as oidx:
-        nb, nl = len(lb), len(lf)
-        li, ri = [""] * len(ls), [""] * len(rs)
-        for j, (dl, dr) in enumerate(zip(lb, rb, strict=True)):
-            li[dl] = ri[dr] = oidx[j]
-        for j, d in enumerate(lf):
-            li[d] = oidx[nb + j]
-        for j, d in enumerate(rf[:-1]):
-            ri[d] = oidx[nb + nl + j]
+        li, ri = _operand_indices(len(ls), len(rs), lb, rb, lf, rf[:-1], oidx)
         with b.loops([out_shape[-1]]) as (n,):
             b.store(out, [*oidx, n], zero)
         with b.loops([ls[d] for d in lc]) as cidx:
