@@ -65,7 +65,11 @@ class DualAveraging(NamedTuple):
         log_step = self.mu - jnp.sqrt(t) / _GAMMA * error_avg
         weight = t ** (-_KAPPA)
         log_step_avg = weight * log_step + (1.0 - weight) * self.log_step_avg
-        return DualAveraging(log_step, log_step_avg, error_avg, t, self.mu)
+        new = DualAveraging(log_step, log_step_avg, error_avg, t, self.mu)
+        # Keep the state's dtypes (a float64 statistic must not promote a
+        # float32 chain's state).
+        return DualAveraging(*(jnp.asarray(a).astype(jnp.asarray(b).dtype)
+                               for a, b in zip(new, self, strict=True)))
 
 
 class Welford(NamedTuple):

@@ -296,7 +296,10 @@ def nuts_step(logdensity_fn: Callable, key, state: MCMCState, step_size, metric:
 
     moved = jnp.any(traj.pick.x != x)
     new_state = MCMCState(unravel(traj.pick.x), traj.pick.logdensity, unravel(traj.pick.grad))
-    info = NUTSInfo(accept_prob=traj.sum_accept / jnp.maximum(traj.num_leapfrog, 1),
+    # (An int32 count divides as its dtype: cast it, or float32 chains
+    # would get a float64 statistic, as NumPy promotes.)
+    steps = jnp.maximum(traj.num_leapfrog, 1).astype(dtype)
+    info = NUTSInfo(accept_prob=traj.sum_accept / steps,
                     is_accepted=moved, diverging=traj.diverging,
                     num_grad_evals=traj.num_leapfrog, tree_depth=traj.depth,
                     energy=-traj.pick.logdensity + metric.kinetic_energy(traj.pick.p))

@@ -272,3 +272,16 @@ def test_continue_with_the_adapted_settings_and_warmup_stats():
         mcmc.sample(gaussian_logp, r.samples[:, -1], random.key(0), step_size=np.ones(3))
     with pytest.raises(ValueError, match="cannot be adapted"):
         mcmc.sample(gaussian_logp, r.samples[:, -1], random.key(0), inverse_mass_matrix=COV)
+
+
+def test_float32_positions_stay_float32():
+    scales = np.array([1.0, 3.0], np.float32)
+    r = mcmc.sample(lambda x: -0.5 * jnp.sum((x / scales) ** 2), np.zeros((2, 2), np.float32),
+                    random.key(4), num_warmup=300, num_samples=500)
+    assert r.samples.dtype == np.float32 and r.step_size.dtype == np.float32
+    assert r.stats["accept_prob"].dtype == np.float32
+    assert r.inverse_mass_matrix.dtype == np.float32
+    x = r.samples.astype(np.float64)
+    n_eff = mcmc.ess(x ** 2, kind="mean")
+    variance = (x ** 2).mean(axis=(0, 1))
+    assert (np.abs(variance - scales ** 2) < 5 * scales ** 2 * np.sqrt(2 / n_eff)).all()
