@@ -90,7 +90,8 @@ def summary(samples: Mapping[str, Any] | Any, quantiles=(0.05, 0.5, 0.95)) -> Su
     Parameters
     ----------
     samples : a dict (or any pytree) of arrays shaped ``(chain, draw, ...)``,
-        e.g. the ``samples`` of :func:`funcgrad.mcmc.sample`, or one array.
+        one array, or the result of :func:`funcgrad.mcmc.sample` (its
+        ``samples`` are summarised).
     quantiles : probabilities of the quantile columns.
 
     >>> import numpy as np
@@ -99,6 +100,8 @@ def summary(samples: Mapping[str, Any] | Any, quantiles=(0.05, 0.5, 0.95)) -> Su
     >>> bool(abs(row["mean"] - 2.0) < 0.3), bool(abs(row["sd"] - 3.0) < 0.3)
     (True, True)
     """
+    if hasattr(samples, "samples") and hasattr(samples, "stats"):    # a SampleResult
+        samples = samples.samples
     # A dict keeps its own order (tree_util would sort the keys).
     if isinstance(samples, Mapping):
         leaves = [((tree_util.DictKey(k),) + path, leaf) for k, v in samples.items()

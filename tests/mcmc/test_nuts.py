@@ -83,6 +83,14 @@ def test_nuts_stats_and_adapted_metric():
     assert r.step_size.shape == (NUM_CHAINS,) and (r.step_size > 0.2).all()
 
 
+def test_summary_of_a_result():
+    r = nuts_result()
+    table = mcmc.summary(r)
+    assert table.names == ["x[0]", "x[1]", "x[2]"]
+    np.testing.assert_array_equal(table.column("mean"), r.summary().column("mean"))
+    assert (np.abs(table.column("mean") - MEAN) < 0.2 * SCALES).all()
+
+
 def test_same_key_same_draws():
     init = np.asarray(random.normal(random.key(5), (NUM_CHAINS, 3)))
     again = mcmc.sample(gaussian_logp, init, random.key(11), num_warmup=NUM_WARMUP,
