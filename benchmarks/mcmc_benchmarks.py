@@ -1,5 +1,5 @@
 """NUTS, side by side: ``funcgrad.mcmc.sample`` vs BlackJAX (when installed:
-``pip install -e ".[bench]"`` plus ``blackjax``), same models, same settings.
+``pip install -e ".[bench]"``), same models, same settings.
 
     python benchmarks/mcmc_benchmarks.py              # 4 chains, 1000 warmup + 1000 draws
     python benchmarks/mcmc_benchmarks.py --quick      # smoke run: 2 chains, 100 + 100
