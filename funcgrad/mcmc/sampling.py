@@ -302,6 +302,11 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
                                        bool(adapt_mass_matrix) and gradient_kernel)
     options = (("max_tree_depth", 10 if max_tree_depth is None else int(max_tree_depth)),
                ("num_steps", 10 if num_steps is None else int(num_steps)))
+    if not 0.0 < target_accept < 1.0:
+        raise ValueError(f"sample: target_accept must be in (0, 1), got {target_accept}")
+    for name, value in options:
+        if value < 1:
+            raise ValueError(f"sample: {name} must be >= 1, got {value}")
     adapt_step = bool(adapt_step_size) and num_warmup > 0
     adapt_mass = bool(adapt_mass_matrix) and num_warmup > 0
     # A diagonal metric rides in the chains' carry (adapted or per chain); a
@@ -340,6 +345,12 @@ def sample(logdensity_fn: Callable, initial_positions, key, *, kernel: str = "nu
 
     init = funcgrad.vmap(functools.partial(_init_state, kernel, logdensity_fn))
     states = init(initial_positions)
+    start_logp = np.asarray(states.logdensity)
+    if not np.isfinite(start_logp).all():
+        bad = np.flatnonzero(~np.isfinite(start_logp)).tolist()
+        raise ValueError(f"sample: the log density is not finite at the initial position of "
+                         f"chain(s) {bad} (values {start_logp[bad].tolist()}); start the "
+                         f"chains inside the support")
     if carried_metric:
         inverse_mass, fixed_metric = diagonal, None
     else:

@@ -8,6 +8,7 @@ import functools
 import numpy as np
 import pytest
 
+import funcgrad.numpy as jnp
 from funcgrad import mcmc, random
 
 MEAN = np.array([1.0, -1.0])
@@ -92,6 +93,18 @@ def test_bad_arguments():
         mcmc.sample(logp, initial(), random.key(0), kernel="slice")
     with pytest.raises(ValueError, match="jitter"):
         mcmc.sample(logp, initial(), random.key(0), step_size_jitter=1.5)
+    with pytest.raises(ValueError, match=r"target_accept must be in \(0, 1\), got 1.5"):
+        mcmc.sample(logp, initial(), random.key(0), target_accept=1.5)
+    with pytest.raises(ValueError, match="num_steps must be >= 1, got 0"):
+        mcmc.sample(logp, initial(), random.key(0), kernel="hmc", num_steps=0)
+    with pytest.raises(ValueError, match="max_tree_depth must be >= 1"):
+        mcmc.sample(logp, initial(), random.key(0), max_tree_depth=0)
+    # A chain starting outside the support (log density -inf) is refused.
+    x0 = initial()["x"].copy()
+    x0[2] = [-1.0, 5.0]
+    with pytest.raises(ValueError, match=r"not finite at the initial position of chain\(s\) \[2\]"):
+        mcmc.sample(lambda p: jnp.where(p["x"][0] < 0, -jnp.inf, logp(p)), {"x": x0},
+                    random.key(0))
 
 
 def test_fixed_step_without_warmup():
